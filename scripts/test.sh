@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real peers: installs what the tests talk to (SoftHSM2, OpenSC,
+# p11-kit, openssl, curl, Maven) when missing, then `mvn verify` with a JDK 21+.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+hsmtls_apt_install softhsm2 opensc p11-kit p11-kit-modules openssl curl maven
+hsmtls_find_jdk
+cd "$here/.."
+exec mvn -B -ntp verify "$@"
