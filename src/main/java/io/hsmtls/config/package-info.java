@@ -1,0 +1,5 @@
+/**
+ * Configuration files: YAML read into a tree, validated into records, with every problem reported
+ * at once (file, path, value). JDK and snakeyaml-engine only.
+ */
+package io.hsmtls.config;
