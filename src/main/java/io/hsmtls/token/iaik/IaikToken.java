@@ -434,6 +434,11 @@ public final class IaikToken implements Token {
         return module;
     }
 
+    /** Tests: the raw handles of the idle pooled sessions. */
+    List<Long> idleSessionHandlesForTest() {
+        return pool.idleHandles();
+    }
+
     @Override
     public List<MechanismInfo> mechanisms() {
         return mechanisms;

@@ -489,6 +489,11 @@ public final class IaikTokenKey implements TokenKey {
         return found[0];
     }
 
+    /** Tests: pretend the cached handle went stale. */
+    void setHandleForTest(long h) {
+        handle = h;
+    }
+
     void forgetHandle() {
         handle = 0;
     }
