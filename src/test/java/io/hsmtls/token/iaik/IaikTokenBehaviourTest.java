@@ -137,6 +137,18 @@ class IaikTokenBehaviourTest {
     }
 
     @Test
+    void libraryAttributes_selectTheModule() {
+        String p = "?module-path=" + SoftHsm.modulePath();
+        TokenInfo t = IaikTokens.find(uri("pkcs11:library-manufacturer=SoftHSM;token=" + hsm.label() + p), Optional.empty());
+        assertEquals(hsm.label(), t.label());
+        TokenNotFoundException e = assertThrows(TokenNotFoundException.class,
+                () -> IaikTokens.find(uri("pkcs11:library-manufacturer=Snake%20Oil,%20Inc.;token=" + hsm.label() + p),
+                        Optional.empty()));
+        assertTrue(e.getMessage().contains("not the library the URI's library-* attributes name"), e.getMessage());
+        assertTrue(IaikTokens.listTokens(uri("pkcs11:library-version=99" + p), Optional.empty()).isEmpty());
+    }
+
+    @Test
     void moduleName_isFoundInTheUsualDirectories() {
         Path p = ModuleResolver.resolve(uri("pkcs11:?module-name=libsofthsm2"), Optional.empty());
         assertEquals("libsofthsm2.so", p.getFileName().toString());
