@@ -24,6 +24,13 @@ class MainTest {
     }
 
     @Test
+    void noSubcommand_printsUsageAsUsageError() {
+        CliRun r = CliRun.of();
+        assertEquals(2, r.code(), r::toString);
+        assertTrue(r.err().contains("Usage: hsmtls"), r::toString);
+    }
+
+    @Test
     void unknownOption_isUsageError() {
         CliRun r = CliRun.of("token", "list", "--no-such-flag");
         assertEquals(2, r.code(), r::toString);

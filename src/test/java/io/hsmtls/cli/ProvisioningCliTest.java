@@ -328,6 +328,34 @@ class ProvisioningCliTest {
     }
 
     @Test
+    void noPinSourceAndNoTerminal_failsSayingWhatToGive() {
+        CliRun r = CliRun.of("key", "list", "--token", "pkcs11:token=" + hsm.label(), "--module", module());
+        assertEquals(1, r.code(), r::toString);
+        assertTrue(r.err().contains("no terminal") && r.err().contains("--pin-file"), r::toString);
+    }
+
+    @Test
+    void pinFromUriPinSource_isUsed() {
+        generate("uri-pin", "ec-p256");
+        CliRun r = CliRun.of("key", "export-public", "--key", hsm.keyUri("uri-pin"));
+        assertEquals(0, r.code(), r::toString);
+    }
+
+    @Test
+    void generateWithoutObject_isUsageError() {
+        CliRun r = hsmtls("key", "generate", "--key", "pkcs11:token=" + hsm.label(), "--type", "ec-p256");
+        assertEquals(2, r.code(), r::toString);
+        assertTrue(r.err().contains("object=NAME"), r::toString);
+    }
+
+    @Test
+    void badSan_isUsageErrorQuotingIt() {
+        CliRun r = hsmtls("csr", "--key", key("x"), "--subject", "CN=x", "--san", "ip:not-an-ip");
+        assertEquals(2, r.code(), r::toString);
+        assertTrue(r.err().contains("'ip:not-an-ip'"), r::toString);
+    }
+
+    @Test
     void unreadablePinFile_failsClearly() {
         CliRun r = CliRun.of("key", "export-public", "--key", key("whatever"), "--module", module(), "--pin-file",
                 dir.resolve("absent.pin").toString());
