@@ -72,6 +72,14 @@ class MainTest {
     }
 
     @Test
+    void verbose_addsStackTrace() {
+        CliRun r = CliRun.of("token", "list", "--module", "/nonexistent/libnothing.so", "-v");
+        assertEquals(1, r.code(), r::toString);
+        assertTrue(r.err().startsWith("hsmtls: "), r::toString);
+        assertTrue(r.err().contains("\tat io.hsmtls."), r::toString);
+    }
+
+    @Test
     void noModuleAtAll_isUsageError() {
         CliRun r = CliRun.of("token", "list");
         assertEquals(2, r.code(), r::toString);
