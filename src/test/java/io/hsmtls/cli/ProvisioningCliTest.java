@@ -273,6 +273,43 @@ class ProvisioningCliTest {
         assertFalse(objects.contains("label:      doomed"), objects);
     }
 
+    /** Runs with a pretend terminal: {@code interactive} for prompts, {@code stderrTerminal} for progress. */
+    private static CliRun onTerminal(String stdin, boolean interactive, boolean stderrTerminal, String... args) {
+        List<String> all = new ArrayList<>(Arrays.asList(args));
+        all.addAll(List.of("--module", module(), "--pin-file", hsm.pinFile().toString()));
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        Io io = new Io(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), new java.io.PrintWriter(out),
+                new java.io.PrintWriter(err), interactive, stderrTerminal);
+        int code = Main.execute(io, all.toArray(String[]::new));
+        io.out().flush();
+        io.err().flush();
+        return new CliRun(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void keyGenerate_showsProgressOnlyOnTerminal() {
+        CliRun tty = onTerminal("", false, true, "key", "generate", "--key", key("progress-tty"), "--type", "rsa-2048");
+        assertEquals(0, tty.code(), tty::toString);
+        assertTrue(tty.err().contains("generating rsa-2048 on token '" + hsm.label() + "'"), tty::toString);
+        CliRun piped = hsmtls("key", "generate", "--key", key("progress-pipe"), "--type", "rsa-2048");
+        assertEquals(0, piped.code(), piped::toString);
+        assertEquals("", piped.err(), piped::toString);
+    }
+
+    @Test
+    void keyDelete_onTerminal_asksAndHonoursTheAnswer() {
+        generate("asked", "ec-p256");
+        CliRun no = onTerminal("n\n", true, true, "key", "delete", "--key", key("asked"));
+        assertEquals(1, no.code(), no::toString);
+        assertTrue(no.err().contains("[y/N]") && no.err().contains("not confirmed"), no::toString);
+        assertEquals(0, hsmtls("key", "export-public", "--key", key("asked")).code(), "still there after 'n'");
+
+        CliRun yes = onTerminal("y\n", true, true, "key", "delete", "--key", key("asked"));
+        assertEquals(0, yes.code(), yes::toString);
+        assertEquals(1, hsmtls("key", "export-public", "--key", key("asked")).code(), "gone after 'y'");
+    }
+
     @Test
     void pinFromStdin_works() {
         generate("stdin", "ec-p256");
