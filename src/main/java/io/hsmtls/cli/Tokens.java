@@ -15,6 +15,11 @@ public final class Tokens {
     private Tokens() {
     }
 
+    /** Opens and logs in to the one token the options' URI selects; notices go to the log. */
+    public static Token open(TokenOptions options) {
+        return IaikTokens.open(options);
+    }
+
     /**
      * Opens and logs in to the one token the options' URI selects. Notices for the person at the
      * terminal (PIN pad, PIN-file warnings) go to standard error.
