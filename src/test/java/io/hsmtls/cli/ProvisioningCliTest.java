@@ -80,6 +80,21 @@ class ProvisioningCliTest {
     }
 
     @Test
+    void keyGenerate_withId_usesIt_andRefusesTheSameIdUnderAnotherName() {
+        CliRun r = hsmtls("key", "generate", "--key", key("with-id"), "--type", "ec-p256", "--id", "c0:ff:ee:01");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("c0ffee01", Pkcs11Uri.parse(r.out().strip()).id().orElseThrow().hex(), r::toString);
+
+        CliRun clash = hsmtls("key", "generate", "--key", key("other-name"), "--type", "ec-p256", "--id", "c0ffee01");
+        assertEquals(1, clash.code(), clash::toString);
+        assertTrue(clash.err().contains("c0ffee01") && clash.err().contains("--force"), clash::toString);
+
+        CliRun badHex = hsmtls("key", "generate", "--key", key("bad-id"), "--type", "ec-p256", "--id", "xyz");
+        assertEquals(2, badHex.code(), badHex::toString);
+        assertTrue(badHex.err().contains("xyz"), badHex::toString);
+    }
+
+    @Test
     void keyList_json_parsesAndShowsKeyAttributes() {
         String uri = generate("listed", "ec-p256");
         CliRun r = hsmtls("key", "list", "--token", "pkcs11:token=" + hsm.label(), "--json");
