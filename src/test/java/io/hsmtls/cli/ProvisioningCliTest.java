@@ -69,6 +69,10 @@ class ProvisioningCliTest {
         assertTrue(parsed.id().isPresent(), "printed URI carries the CKA_ID: " + uri);
         assertFalse(uri.contains("pin"), uri);
 
+        // Read back by a tool nobody here wrote: the private key is sensitive and was never extractable.
+        String block = privateKeyBlock(object);
+        assertTrue(block.contains("never extractable") && block.contains("sensitive"), block);
+
         CliRun again = hsmtls("key", "generate", "--key", key(object), "--type", type);
         assertEquals(1, again.code(), again::toString);
         assertTrue(again.err().contains("'" + object + "'") && again.err().contains("--force"), again::toString);
@@ -77,6 +81,18 @@ class ProvisioningCliTest {
         CliRun forced = hsmtls("key", "generate", "--key", key(object), "--type", type, "--force");
         assertEquals(0, forced.code(), forced::toString);
         assertFalse(forced.out().strip().equals(uri), "a replaced key gets a new id");
+    }
+
+    /** The pkcs11-tool --list-objects paragraph of the private key labelled {@code label}. */
+    private static String privateKeyBlock(String label) {
+        String out = SoftHsm.run(List.of("pkcs11-tool", "--module", module(), "--token-label", hsm.label(), "--login",
+                "--pin", SoftHsm.USER_PIN, "--list-objects", "--type", "privkey"));
+        for (String block : out.split("(?m)^(?=\\S)")) {
+            if (block.startsWith("Private Key Object") && block.matches("(?s).*label:\\s+" + label + "\\s*\n.*")) {
+                return block;
+            }
+        }
+        throw new AssertionError("no private key '" + label + "' in pkcs11-tool output:\n" + out);
     }
 
     @Test
