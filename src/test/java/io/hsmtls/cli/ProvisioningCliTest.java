@@ -342,6 +342,27 @@ class ProvisioningCliTest {
     }
 
     @Test
+    void realProcess_pinFromEnvWarns_andExitCodesReachTheShell() {
+        generate("env-pin", "ec-p256");
+        List<String> java = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName());
+        SoftHsm.Result ok = SoftHsm.exec(concatList(java, List.of("key", "export-public", "--key", key("env-pin"),
+                "--module", module(), "--pin-env", "HSMTLS_TEST_PIN")), null, Map.of("HSMTLS_TEST_PIN", SoftHsm.USER_PIN));
+        assertEquals(0, ok.exitCode(), ok.output());
+        assertTrue(ok.output().contains("warning: reading the PIN from environment variable HSMTLS_TEST_PIN"),
+                ok.output());
+        assertFalse(ok.output().contains(SoftHsm.USER_PIN), ok.output());
+
+        SoftHsm.Result usage = SoftHsm.exec(concatList(java, List.of("key", "list", "--token", "pkcs11:bogus")), null);
+        assertEquals(2, usage.exitCode(), usage.output());
+        SoftHsm.Result failed = SoftHsm.exec(concatList(java, List.of("key", "export-public", "--key", key("absent"),
+                "--module", module(), "--pin-file", hsm.pinFile().toString())), null);
+        assertEquals(1, failed.exitCode(), failed.output());
+        assertTrue(failed.output().contains("no private key matches"), failed.output());
+    }
+
+    @Test
     void pinFromStdin_works() {
         generate("stdin", "ec-p256");
         CliRun r = CliRun.withStdin(SoftHsm.USER_PIN + "\n", "key", "export-public", "--key", key("stdin"),
@@ -432,8 +453,12 @@ class ProvisioningCliTest {
     }
 
     private static String[] concat(List<String> a, List<String> b) {
+        return concatList(a, b).toArray(String[]::new);
+    }
+
+    private static List<String> concatList(List<String> a, List<String> b) {
         List<String> all = new ArrayList<>(a);
         all.addAll(b);
-        return all.toArray(String[]::new);
+        return all;
     }
 }
