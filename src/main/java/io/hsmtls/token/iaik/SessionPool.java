@@ -2,6 +2,7 @@ package io.hsmtls.token.iaik;
 
 import io.hsmtls.token.TokenUnavailableException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -123,6 +124,10 @@ final class SessionPool {
         } catch (org.xipki.pkcs11.wrapper.PKCS11Exception | RuntimeException e) {
             // A session we give up on; a close error (e.g. CKR_SESSION_HANDLE_INVALID) changes nothing.
         }
+    }
+
+    List<Long> idleHandles() {
+        return idle.stream().map(l -> l.handle).toList();
     }
 
     int open() {
