@@ -40,7 +40,8 @@ public final class Main implements Runnable {
      * (one per line, so parallel additions merge cleanly).
      */
     static final List<Class<?>> SUBCOMMANDS = List.of(
-            TokenCommand.class
+            TokenCommand.class,
+            ServeCommand.class
     );
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
