@@ -135,6 +135,10 @@ class ServeMatrixTest {
     }
 
     static ConnectionRecord awaitRecord(int before) throws InterruptedException {
+        return awaitRecordIn(f, before);
+    }
+
+    static ConnectionRecord awaitRecordIn(ServeFixture f, int before) throws InterruptedException {
         for (int i = 0; i < 250 && f.records.size() <= before; i++) {
             Thread.sleep(20);
         }
