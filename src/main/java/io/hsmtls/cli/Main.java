@@ -50,7 +50,8 @@ public final class Main implements Callable<Integer> {
             TokenCommand.class,
             KeyCommand.class,
             CsrCommand.class,
-            CertCommand.class
+            CertCommand.class,
+            ServeCommand.class
     );
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,

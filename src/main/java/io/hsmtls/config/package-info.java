@@ -1,5 +1,2 @@
-/**
- * Configuration files: YAML read into a tree, validated into records, with every problem reported
- * at once (file, path, value). JDK and snakeyaml-engine only.
- */
+/** Validated configuration records for the commands (listeners, backends, limits). */
 package io.hsmtls.config;
