@@ -1,0 +1,2 @@
+/** Validated configuration records for the commands (listeners, backends, limits). */
+package io.hsmtls.config;
