@@ -40,7 +40,9 @@ public final class Main implements Runnable {
      * (one per line, so parallel additions merge cleanly).
      */
     static final List<Class<?>> SUBCOMMANDS = List.of(
-            TokenCommand.class
+            TokenCommand.class,
+            ConnectCommand.class,
+            ProbeCommand.class
     );
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,

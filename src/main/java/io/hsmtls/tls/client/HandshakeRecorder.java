@@ -17,6 +17,7 @@ public final class HandshakeRecorder {
     private volatile String cipherSuite;
     private volatile String clientCertificate;
     private volatile String serverSubject;
+    private volatile boolean clientCertificateRequested;
     private long tokenNanos;
     private int tokenOperations;
     private Long handshakeNanos;
@@ -58,6 +59,15 @@ public final class HandshakeRecorder {
 
     public void serverSubject(String subject) {
         this.serverSubject = subject;
+    }
+
+    public void markCertificateRequested() {
+        this.clientCertificateRequested = true;
+    }
+
+    /** True when the server sent a CertificateRequest. */
+    public boolean clientCertificateRequested() {
+        return clientCertificateRequested;
     }
 
     public String version() {

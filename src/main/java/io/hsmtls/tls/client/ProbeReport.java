@@ -12,18 +12,21 @@ import java.util.Locale;
  * @param serverName the name checked against the server certificate (and sent as SNI)
  * @param outcome    overall result; only {@link Outcome#OK} exits 0
  * @param error      what went wrong, or null
+ * @param failureKind for a rejected server certificate, the {@link ServerCertificateException.Kind} name
  */
 public record ProbeReport(String target, String serverName, List<ProbeStep> steps, Outcome outcome, String error,
-                          Totals totals) {
+                          String failureKind, Totals totals) {
     public ProbeReport {
         steps = List.copyOf(steps);
     }
 
     public enum Outcome {
+        // One non-zero code for every failure, as everywhere in hsmtls (2 is a usage error);
+        // scripts tell failures apart by the JSON "outcome" and "failureKind".
         OK(0, "handshake and validation succeeded"),
-        VALIDATION_FAILED(2, "the server certificate did not validate"),
-        HANDSHAKE_FAILED(3, "the handshake failed"),
-        CONNECT_FAILED(4, "could not connect");
+        VALIDATION_FAILED(1, "the server certificate did not validate"),
+        HANDSHAKE_FAILED(1, "the handshake failed"),
+        CONNECT_FAILED(1, "could not connect");
 
         private final int exitCode;
         private final String text;
@@ -46,8 +49,8 @@ public record ProbeReport(String target, String serverName, List<ProbeStep> step
                          String cipherSuite, String clientCertificate) { }
 
     public static ProbeReport of(String target, String serverName, HandshakeRecorder rec, Outcome outcome,
-                                 String error) {
-        return new ProbeReport(target, serverName, rec.steps(), outcome, error,
+                                 String error, String failureKind) {
+        return new ProbeReport(target, serverName, rec.steps(), outcome, error, failureKind,
                 new Totals(HandshakeRecorder.millis(rec.elapsedNanos()), rec.tokenOperations(),
                         HandshakeRecorder.millis(rec.tokenNanos()), rec.version(), rec.cipherSuite(),
                         rec.clientCertificate()));
@@ -87,7 +90,8 @@ public record ProbeReport(String target, String serverName, List<ProbeStep> step
         if (totals.cipherSuite() != null) b.append(", ").append(totals.cipherSuite());
         b.append(", client certificate: ")
                 .append(totals.clientCertificate() == null ? "none" : totals.clientCertificate()).append('\n');
-        b.append("Result: ").append(outcome).append(" (").append(outcome.text()).append(")");
+        b.append("Result: ").append(outcome).append(failureKind == null ? "" : " " + failureKind).append(" (")
+                .append(outcome.text()).append(")");
         if (error != null) b.append(": ").append(error);
         b.append('\n');
         return b.toString();
@@ -99,7 +103,8 @@ public record ProbeReport(String target, String serverName, List<ProbeStep> step
         field(b, "serverName", serverName).append(',');
         field(b, "outcome", outcome.name()).append(',');
         field(b, "exitCode", outcome.exitCode()).append(',');
-        field(b, "error", error).append(",\"steps\":[");
+        field(b, "error", error).append(',');
+        field(b, "failureKind", failureKind).append(",\"steps\":[");
         for (int i = 0; i < steps.size(); i++) {
             ProbeStep s = steps.get(i);
             if (i > 0) b.append(',');

@@ -12,6 +12,9 @@ import java.util.List;
 
 /** Runs one handshake against a server and turns what happened into a {@link ProbeReport}. */
 public final class Prober {
+    /** How long to wait for a TLS 1.3 server's verdict on the client certificate after Finished. */
+    static final int VERDICT_WAIT_MILLIS = 750;
+
     private Prober() {
     }
 
@@ -35,19 +38,40 @@ public final class Prober {
             rec.step("TCP connect", ProbeStep.Status.FAIL, ProbeStep.d("error", String.valueOf(e.getMessage())));
             return ProbeReport.of(target, settings.serverName(), rec, ProbeReport.Outcome.CONNECT_FAILED,
                     "cannot connect to " + target + " (" + e.getClass().getSimpleName() + ": " + e.getMessage()
-                            + "): check the address and that the server is running");
+                            + "): check the address and that the server is running", null);
         }
-        try (TlsClientConnection c = TlsClientConnection.handshake(socket, settings, rec)) {
-            ProbeReport.Outcome outcome = ProbeReport.Outcome.OK;
-            return ProbeReport.of(target, settings.serverName(), rec, outcome,
-                    settings.insecure() ? "server certificate NOT verified (--insecure-skip-verify)" : null);
+        TlsClientConnection c;
+        try {
+            c = TlsClientConnection.handshake(socket, settings, rec);
         } catch (TlsClientConnection.HandshakeFailedException e) {
             ProbeReport.Outcome outcome = e.serverRejection() != null ? ProbeReport.Outcome.VALIDATION_FAILED
                     : ProbeReport.Outcome.HANDSHAKE_FAILED;
-            return ProbeReport.of(target, settings.serverName(), rec, outcome, e.getMessage());
+            return ProbeReport.of(target, settings.serverName(), rec, outcome, e.getMessage(),
+                    e.serverRejection() != null ? e.serverRejection().kind().name() : null);
+        }
+        try (c) {
+            if ("TLSv1.3".equals(rec.version()) && rec.clientCertificateRequested()) {
+                c.awaitServerVerdict(VERDICT_WAIT_MILLIS);
+            }
+            rec.step("Server accepted", ProbeStep.Status.OK, ProbeStep.d("detail",
+                    rec.clientCertificateRequested() ? "no alert after the client's Finished: the server accepted "
+                            + (rec.clientCertificate() == null ? "the handshake without a client certificate"
+                                    : "the client certificate")
+                            : "handshake complete, no client certificate requested"));
+            ProbeReport.Outcome outcome = ProbeReport.Outcome.OK;
+            return ProbeReport.of(target, settings.serverName(), rec, outcome,
+                    settings.insecure() ? "server certificate NOT verified (--insecure-skip-verify)" : null, null);
+        } catch (org.bouncycastle.tls.TlsFatalAlertReceived e) {
+            String alert = org.bouncycastle.tls.AlertDescription.getText(e.getAlertDescription());
+            return ProbeReport.of(target, settings.serverName(), rec, ProbeReport.Outcome.HANDSHAKE_FAILED,
+                    "the server rejected the handshake after Finished with alert " + alert
+                            + (rec.clientCertificate() == null ? ": it requires a client certificate and none was sent"
+                                    : ": it did not accept the client certificate " + rec.clientCertificate()),
+                    null);
         } catch (IOException e) {
-            // close after a completed handshake failed: the probe result stands
-            return ProbeReport.of(target, settings.serverName(), rec, ProbeReport.Outcome.OK, null);
+            return ProbeReport.of(target, settings.serverName(), rec, ProbeReport.Outcome.HANDSHAKE_FAILED,
+                    "the connection failed right after the handshake (" + e.getClass().getSimpleName() + ": "
+                            + e.getMessage() + ")", null);
         }
     }
 

@@ -1,6 +1,5 @@
 package io.hsmtls.tls.bc.client;
 
-import io.hsmtls.proxy.Endpoint;
 import io.hsmtls.tls.client.ClientSettings;
 import io.hsmtls.tls.client.HandshakeRecorder;
 import io.hsmtls.tls.client.ServerCertificateException;
@@ -65,12 +64,28 @@ public final class TlsClientConnection implements AutoCloseable {
     }
 
     /**
-     * The connection as a pump endpoint. Bouncy Castle cannot half-close (its close sends
-     * close_notify and closes the socket), so a half-close from the local side is not passed on;
-     * the upstream's own close or the idle timeout ends the connection.
+     * Waits briefly for a fatal alert after a client-authenticated TLS 1.3 handshake: the client
+     * finishes before the server has checked its certificate (RFC 8446 §4.4.2.4), so a rejection
+     * arrives as an alert after "Finished". Returns the first byte read or -1; a quiet server
+     * (timeout) is a success.
+     *
+     * @throws IOException when the server sent an alert or closed with an error
      */
-    public Endpoint endpoint() {
-        return Endpoint.of(in(), out(), () -> { }, this::close);
+    public void awaitServerVerdict(int millis) throws IOException {
+        int old = socket.getSoTimeout();
+        socket.setSoTimeout(millis);
+        try {
+            int available = protocol.applicationDataAvailable();
+            if (available == 0) {
+                protocol.readApplicationData(new byte[1], 0, 1);
+            }
+        } catch (java.net.SocketTimeoutException quiet) {
+            // the server accepted us and is waiting for data
+        } finally {
+            if (!socket.isClosed()) {
+                socket.setSoTimeout(old);
+            }
+        }
     }
 
     @Override

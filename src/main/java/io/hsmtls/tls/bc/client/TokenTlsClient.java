@@ -281,6 +281,7 @@ public final class TokenTlsClient extends DefaultTlsClient {
             }
         }
         CertificateRequestInfo info = new CertificateRequestInfo(tls13, authorities, codes);
+        recorder.markCertificateRequested();
         recorder.step("CertificateRequest", ProbeStep.Status.INFO,
                 ProbeStep.d("acceptable CAs", authorities.isEmpty() ? List.of("(any: the server named none)")
                         : authorities.stream().map(X500Principal::getName).toList()),
