@@ -50,7 +50,7 @@ public final class Prober {
                     e.serverRejection() != null ? e.serverRejection().kind().name() : null);
         }
         try (c) {
-            if ("TLSv1.3".equals(rec.version()) && rec.clientCertificateRequested()) {
+            if (io.hsmtls.tls.TlsVersion.TLS_1_3.display().equals(rec.version()) && rec.clientCertificateRequested()) {
                 c.awaitServerVerdict(VERDICT_WAIT_MILLIS);
             }
             rec.step("Server accepted", ProbeStep.Status.OK, ProbeStep.d("detail",

@@ -111,11 +111,11 @@ public final class TokenTlsClient extends DefaultTlsClient {
     @Override
     public java.util.Hashtable getClientExtensions() throws IOException {
         java.util.Hashtable ext = super.getClientExtensions();
-        List<String> versions = Arrays.stream(getProtocolVersions()).map(ProtocolVersion::getName).toList();
+        List<String> versions = Arrays.stream(getProtocolVersions()).map(TokenTlsClient::versionName).toList();
         List<String> suites = Arrays.stream(cipherSuites).mapToObj(CipherSuite::nameOf).toList();
         List<String> groups = new ArrayList<>();
         if (supportedGroups != null) {
-            for (Object g : supportedGroups) groups.add(NamedGroup.getText((Integer) g));
+            for (Object g : supportedGroups) groups.add(NamedGroup.getStandardName((Integer) g));
         }
         recorder.step("ClientHello", ProbeStep.Status.INFO,
                 ProbeStep.d("versions", versions), ProbeStep.d("cipher suites", suites),
@@ -128,7 +128,7 @@ public final class TokenTlsClient extends DefaultTlsClient {
     @Override
     public void notifyServerVersion(ProtocolVersion serverVersion) throws IOException {
         super.notifyServerVersion(serverVersion);
-        recorder.negotiated(serverVersion.getName(), null);
+        recorder.negotiated(versionName(serverVersion), null);
     }
 
     @Override
@@ -327,6 +327,37 @@ public final class TokenTlsClient extends DefaultTlsClient {
             entries[i] = new CertificateEntry(certs[i], null);
         }
         return new Certificate(requestContext, entries);
+    }
+
+    /** JSSE/OpenSSL spelling ("TLSv1.3"), as the rest of hsmtls prints versions. */
+    static String versionName(ProtocolVersion v) {
+        if (ProtocolVersion.TLSv13.equals(v)) return TlsVersion.TLS_1_3.display();
+        if (ProtocolVersion.TLSv12.equals(v)) return TlsVersion.TLS_1_2.display();
+        return v.getName();
+    }
+
+    /**
+     * What the client accepts for the server's signatures: the schemes TLS 1.3 and 1.2 servers
+     * use today, no SHA-1 and nothing the token layer cannot name. (BC's default list also carries
+     * SHA-1, SHA-224 and ML-DSA.)
+     */
+    @Override
+    protected Vector getSupportedSignatureAlgorithms() {
+        Vector<SignatureAndHashAlgorithm> v = new Vector<>();
+        for (io.hsmtls.token.SignatureScheme s : io.hsmtls.token.SignatureScheme.values()) {
+            v.add(org.bouncycastle.tls.SignatureScheme.getSignatureAndHashAlgorithm(s.code()));
+        }
+        return v;
+    }
+
+    /** ECDHE groups only: X25519, P-256, P-384 (BC's default also offers X448 and finite-field DH). */
+    @Override
+    protected Vector getSupportedGroups(Vector namedGroupRoles) {
+        Vector<Integer> v = new Vector<>();
+        v.add(NamedGroup.x25519);
+        v.add(NamedGroup.secp256r1);
+        v.add(NamedGroup.secp384r1);
+        return v;
     }
 
     private static List<String> sigNames(Vector<?> algs) {
