@@ -41,6 +41,7 @@ public final class Main implements Runnable {
      */
     static final List<Class<?>> SUBCOMMANDS = List.of(
             TokenCommand.class,
+            ServeCommand.class,
             ConnectCommand.class,
             ProbeCommand.class
     );
