@@ -1,5 +1,10 @@
 package io.hsmtls.cli;
 
+import io.hsmtls.provision.DistinguishedNames;
+import io.hsmtls.provision.ProvisionException;
+import io.hsmtls.provision.SubjectAltName;
+import io.hsmtls.token.KeyId;
+import io.hsmtls.token.KeyType;
 import io.hsmtls.token.TokenException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,6 +18,7 @@ import java.nio.file.NoSuchFileException;
 import java.security.GeneralSecurityException;
 import java.util.List;
 import java.util.Properties;
+import org.bouncycastle.asn1.x500.X500Name;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -41,6 +47,9 @@ public final class Main implements Runnable {
      */
     static final List<Class<?>> SUBCOMMANDS = List.of(
             TokenCommand.class,
+            KeyCommand.class,
+            CsrCommand.class,
+            CertCommand.class,
             ServeCommand.class,
             ConnectCommand.class,
             ProbeCommand.class
@@ -99,12 +108,28 @@ public final class Main implements Runnable {
         for (Class<?> c : SUBCOMMANDS) {
             cl.addSubcommand(c);
         }
+        // Values are parsed once, here at the edge; a converter's IllegalArgumentException is a usage error.
+        cl.registerConverter(KeyType.class, converter(KeyType::fromCliName));
+        cl.registerConverter(KeyId.class, converter(KeyId::ofHex));
+        cl.registerConverter(SubjectAltName.class, converter(SubjectAltName::parse));
+        cl.registerConverter(X500Name.class, converter(DistinguishedNames::parse));
         cl.setOut(io.out());
         cl.setErr(io.err());
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setParameterExceptionHandler(Main::usageError);
         cl.setExecutionExceptionHandler((e, c, pr) -> failure(io, e, pr));
         return cl;
+    }
+
+    /** Lets picocli quote our own message ("what is wrong, what to write") instead of its generic one. */
+    private static <T> CommandLine.ITypeConverter<T> converter(java.util.function.Function<String, T> parse) {
+        return value -> {
+            try {
+                return parse.apply(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        };
     }
 
     private static int usageError(ParameterException e, String[] args) {
@@ -133,7 +158,7 @@ public final class Main implements Runnable {
         if (t instanceof IllegalArgumentException) {
             code = USAGE;
             message = t.getMessage();
-        } else if (t instanceof TokenException || t instanceof OperationFailedException
+        } else if (t instanceof TokenException || t instanceof OperationFailedException || t instanceof ProvisionException
                 || t instanceof GeneralSecurityException) {
             code = FAILED;
             message = t.getMessage();

@@ -16,7 +16,7 @@ final class Tokens {
 
     /** Opens and logs in to the one token the options' URI selects. */
     static Token open(TokenOptions options) {
-        throw new UnsupportedOperationException("token implementation not merged yet");
+        return io.hsmtls.token.iaik.IaikTokens.open(options);
     }
 
     /** Every slot of the module the options name, with its token (no login). */
