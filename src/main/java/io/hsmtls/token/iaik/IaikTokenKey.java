@@ -142,7 +142,17 @@ public final class IaikTokenKey implements TokenKey {
             bits = curve == null ? 0 : Der.curveBits(curve);
         }
 
-        long[] allowed = a.allowedMechanisms();
+        long[] allowed;
+        boolean allowedUnreadable = false;
+        try {
+            allowed = a.allowedMechanisms();
+        } catch (ClassCastException e) {
+            // ipkcs11wrapper 1.0.9's JNI hands a non-empty CKA_ALLOWED_MECHANISMS back as one Long,
+            // not a long[]: the key is restricted but the list cannot be read. PSS, the mechanism
+            // whose absence changes what TLS can do, is then tried once below.
+            allowed = null;
+            allowedUnreadable = true;
+        }
         Set<Long> allowedCodes = null;
         Set<Mechanism> known = EnumSet.noneOf(Mechanism.class);
         if (allowed != null && allowed.length > 0) {
@@ -155,7 +165,51 @@ public final class IaikTokenKey implements TokenKey {
         KeyInfo info = new KeyInfo(label, id, alg, bits, curve, publicKey, Boolean.TRUE.equals(a.sensitive()),
                 Boolean.TRUE.equals(a.extractable()), Boolean.TRUE.equals(a.alwaysAuthenticate()),
                 Boolean.TRUE.equals(a.sign()), Boolean.TRUE.equals(a.decrypt()), known);
-        return new IaikTokenKey(token, info, allowedCodes == null ? null : Set.copyOf(allowedCodes), cert, h, modulusBytes);
+        IaikTokenKey key = new IaikTokenKey(token, info, allowedCodes == null ? null : Set.copyOf(allowedCodes), cert,
+                h, modulusBytes);
+        if (allowedUnreadable && alg == KeyAlgorithm.RSA && !info.alwaysAuthenticate()
+                && key.schemes.stream().anyMatch(SignatureScheme::isPss) && !trialPssSign(token, lease, h)) {
+            Set<Long> withoutPss = new HashSet<>();
+            Set<Mechanism> knownWithoutPss = EnumSet.noneOf(Mechanism.class);
+            for (Mechanism m : Mechanism.values()) {
+                if (m != Mechanism.CKM_RSA_PKCS_PSS) {
+                    withoutPss.add(m.code());
+                    knownWithoutPss.add(m);
+                }
+            }
+            KeyInfo restricted = new KeyInfo(info.label(), info.id(), info.algorithm(), info.bits(), info.curve(),
+                    info.publicKey(), info.sensitive(), info.extractable(), info.alwaysAuthenticate(), info.canSign(),
+                    info.canDecrypt(), knownWithoutPss);
+            return new IaikTokenKey(token, restricted, Set.copyOf(withoutPss), cert, h, modulusBytes);
+        }
+        return key;
+    }
+
+    /**
+     * One CKM_RSA_PKCS_PSS signature over a zero SHA-256 digest, to learn whether a key whose
+     * CKA_ALLOWED_MECHANISMS the wrapper cannot read allows PSS. False on any CKR_ error.
+     */
+    private static boolean trialPssSign(IaikToken token, SessionPool.Lease s, long h) {
+        CK_RSA_PKCS_PSS_PARAMS p = new CK_RSA_PKCS_PSS_PARAMS();
+        p.hashAlg = PKCS11Constants.CKM_SHA256;
+        p.mgf = PKCS11Constants.CKG_MGF1_SHA256;
+        p.sLen = 32;
+        CK_MECHANISM m = new CK_MECHANISM();
+        m.mechanism = Mechanism.CKM_RSA_PKCS_PSS.code();
+        m.pParameter = p;
+        try {
+            token.raw().C_SignInit(s.handle, m, h, token.utf8());
+        } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
+            return false;
+        }
+        s.dirty = true;
+        try {
+            token.raw().C_Sign(s.handle, new byte[32]);
+            s.dirty = false;
+            return true;
+        } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
+            return false; // C_Sign ends the operation (PKCS#11 §5.13) even when it fails
+        }
     }
 
     private static PublicKey readPublicKey(Session s, long h, KeyAlgorithm alg, String curve) throws PKCS11Exception {

@@ -28,7 +28,7 @@ final class JsseServer implements AutoCloseable {
     final BlockingQueue<String> clients = new LinkedBlockingQueue<>();
     private final Thread thread;
 
-    JsseServer(TestPki.Held server, X509Certificate clientCa, String protocol) throws Exception {
+    JsseServer(TestPki.Held server, X509Certificate clientCa, String... protocols) throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         ks.setKeyEntry("server", server.privateKey(), new char[0],
@@ -45,7 +45,7 @@ final class JsseServer implements AutoCloseable {
         socket = (SSLServerSocket) ctx.getServerSocketFactory().createServerSocket(0, 50,
                 InetAddress.getLoopbackAddress());
         socket.setNeedClientAuth(true);
-        socket.setEnabledProtocols(new String[] {protocol});
+        socket.setEnabledProtocols(protocols);
         thread = Thread.ofVirtual().start(this::loop);
     }
 
