@@ -66,6 +66,8 @@ public final class IaikToken implements Token {
     private static final SecureRandom RANDOM = new SecureRandom();
     /** Tokens logged in per module and slot: the last one to close logs out. */
     private static final Map<String, Integer> LOGINS = new LinkedHashMap<>();
+    /** Every C_Login(CKU_USER) this process made, successful or not: proves a wrong PIN is tried once. */
+    static final java.util.concurrent.atomic.LongAdder LOGIN_ATTEMPTS = new java.util.concurrent.atomic.LongAdder();
 
     private final SharedModule module;
     private final PKCS11 raw;
@@ -164,6 +166,7 @@ public final class IaikToken implements Token {
         Pin pin = readPin();
         try {
             userLogins.incrementAndGet();
+            LOGIN_ATTEMPTS.increment();
             try {
                 raw.C_Login(anchor.getSessionHandle(), PKCS11Constants.CKU_USER, pin == null ? null : pin.reveal(), utf8);
             } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
@@ -364,6 +367,45 @@ public final class IaikToken implements Token {
         return raw;
     }
 
+    /**
+     * Whether the token lets key {@code h} start an operation with {@code m}: initialises it on a
+     * session of its own, which is then closed (the operation it began cannot be finished cleanly).
+     */
+    boolean probeInit(long h, Mechanism m, boolean canSign, boolean canDecrypt) {
+        Session s;
+        try {
+            s = slot.getToken().openSession(false);
+        } catch (PKCS11Exception e) {
+            return false;
+        }
+        try {
+            iaik.pkcs.pkcs11.wrapper.CK_MECHANISM cm = new iaik.pkcs.pkcs11.wrapper.CK_MECHANISM();
+            cm.mechanism = m.code();
+            if (m == Mechanism.CKM_RSA_PKCS_PSS) {
+                iaik.pkcs.pkcs11.wrapper.CK_RSA_PKCS_PSS_PARAMS p = new iaik.pkcs.pkcs11.wrapper.CK_RSA_PKCS_PSS_PARAMS();
+                p.hashAlg = PKCS11Constants.CKM_SHA256;
+                p.mgf = PKCS11Constants.CKG_MGF1_SHA256;
+                p.sLen = 32;
+                cm.pParameter = p;
+            }
+            boolean decrypt = m == Mechanism.CKM_RSA_X_509 || (m == Mechanism.CKM_RSA_PKCS && !canSign && canDecrypt);
+            if (decrypt) {
+                raw.C_DecryptInit(s.getSessionHandle(), cm, h, utf8);
+            } else {
+                raw.C_SignInit(s.getSessionHandle(), cm, h, utf8);
+            }
+            return true;
+        } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
+            return false;
+        } finally {
+            try {
+                s.closeSession();
+            } catch (PKCS11Exception | RuntimeException e) {
+                // a probe session
+            }
+        }
+    }
+
     boolean utf8() {
         return utf8;
     }
@@ -386,6 +428,10 @@ public final class IaikToken implements Token {
 
     public Path modulePath() {
         return module.path();
+    }
+
+    SharedModule module() {
+        return module;
     }
 
     @Override
@@ -565,23 +611,27 @@ public final class IaikToken implements Token {
         });
         return withSession("C_GenerateKeyPair " + type + " '" + label + "'", s -> {
             removeExisting(s.session, label, idBytes, overwrite, "key pair");
+            // Every usage is spelled out: tokens default the unnamed ones differently (SoftHSM turns
+            // on decrypt and unwrap for any private key).
+            boolean rsa = type.algorithm() == KeyAlgorithm.RSA;
             AttributeVector pub = new AttributeVector().class_(CKO_PUBLIC_KEY).token(true).private_(false)
-                    .verify(true).id(idBytes).label(label);
+                    .verify(true).encrypt(rsa).wrap(false).derive(false).id(idBytes).label(label);
             AttributeVector priv = new AttributeVector().class_(CKO_PRIVATE_KEY).token(true).private_(true)
-                    .sensitive(true).extractable(false).sign(true).id(idBytes).label(label);
+                    .sensitive(true).extractable(false).sign(true).decrypt(rsa).unwrap(false).derive(false)
+                    .signRecover(false).id(idBytes).label(label);
             switch (type.algorithm()) {
                 case RSA -> {
-                    pub.keyType(PKCS11Constants.CKK_RSA).encrypt(true).modulusBits(type.bits())
+                    pub.keyType(PKCS11Constants.CKK_RSA).modulusBits(type.bits())
                             .publicExponent(BigInteger.valueOf(65537));
-                    priv.keyType(PKCS11Constants.CKK_RSA).decrypt(true);
+                    priv.keyType(PKCS11Constants.CKK_RSA);
                 }
                 case EC -> {
                     pub.keyType(PKCS11Constants.CKK_EC).ecParams(Der.oid(type.curveOid()));
-                    priv.keyType(PKCS11Constants.CKK_EC).derive(false);
+                    priv.keyType(PKCS11Constants.CKK_EC);
                 }
                 case ED25519 -> {
                     pub.keyType(PKCS11Constants.CKK_EC_EDWARDS).ecParams(Der.oid(type.curveOid()));
-                    priv.keyType(PKCS11Constants.CKK_EC_EDWARDS).derive(false);
+                    priv.keyType(PKCS11Constants.CKK_EC_EDWARDS);
                 }
             }
             if (policy.alwaysAuthenticate()) {

@@ -75,8 +75,7 @@ public final class IaikTokenKey implements TokenKey {
         Session s = lease.session;
         AttributeVector a = s.getAttrValues(h, PKCS11Constants.CKA_KEY_TYPE, PKCS11Constants.CKA_ID,
                 PKCS11Constants.CKA_LABEL, PKCS11Constants.CKA_SENSITIVE, PKCS11Constants.CKA_EXTRACTABLE,
-                PKCS11Constants.CKA_ALWAYS_AUTHENTICATE, PKCS11Constants.CKA_SIGN, PKCS11Constants.CKA_DECRYPT,
-                PKCS11Constants.CKA_ALLOWED_MECHANISMS);
+                PKCS11Constants.CKA_ALWAYS_AUTHENTICATE, PKCS11Constants.CKA_SIGN, PKCS11Constants.CKA_DECRYPT);
         Long keyType = a.keyType();
         byte[] idBytes = a.id();
         KeyId id = idBytes == null || idBytes.length == 0 ? null : KeyId.of(idBytes);
@@ -142,17 +141,8 @@ public final class IaikTokenKey implements TokenKey {
             bits = curve == null ? 0 : Der.curveBits(curve);
         }
 
-        long[] allowed;
-        boolean allowedUnreadable = false;
-        try {
-            allowed = a.allowedMechanisms();
-        } catch (ClassCastException e) {
-            // ipkcs11wrapper 1.0.9's JNI hands a non-empty CKA_ALLOWED_MECHANISMS back as one Long,
-            // not a long[]: the key is restricted but the list cannot be read. PSS, the mechanism
-            // whose absence changes what TLS can do, is then tried once below.
-            allowed = null;
-            allowedUnreadable = true;
-        }
+        long[] allowed = allowedMechanisms(token, lease, h, alg, Boolean.TRUE.equals(a.sign()),
+                Boolean.TRUE.equals(a.decrypt()));
         Set<Long> allowedCodes = null;
         Set<Mechanism> known = EnumSet.noneOf(Mechanism.class);
         if (allowed != null && allowed.length > 0) {
@@ -165,51 +155,45 @@ public final class IaikTokenKey implements TokenKey {
         KeyInfo info = new KeyInfo(label, id, alg, bits, curve, publicKey, Boolean.TRUE.equals(a.sensitive()),
                 Boolean.TRUE.equals(a.extractable()), Boolean.TRUE.equals(a.alwaysAuthenticate()),
                 Boolean.TRUE.equals(a.sign()), Boolean.TRUE.equals(a.decrypt()), known);
-        IaikTokenKey key = new IaikTokenKey(token, info, allowedCodes == null ? null : Set.copyOf(allowedCodes), cert,
-                h, modulusBytes);
-        if (allowedUnreadable && alg == KeyAlgorithm.RSA && !info.alwaysAuthenticate()
-                && key.schemes.stream().anyMatch(SignatureScheme::isPss) && !trialPssSign(token, lease, h)) {
-            Set<Long> withoutPss = new HashSet<>();
-            Set<Mechanism> knownWithoutPss = EnumSet.noneOf(Mechanism.class);
-            for (Mechanism m : Mechanism.values()) {
-                if (m != Mechanism.CKM_RSA_PKCS_PSS) {
-                    withoutPss.add(m.code());
-                    knownWithoutPss.add(m);
-                }
-            }
-            KeyInfo restricted = new KeyInfo(info.label(), info.id(), info.algorithm(), info.bits(), info.curve(),
-                    info.publicKey(), info.sensitive(), info.extractable(), info.alwaysAuthenticate(), info.canSign(),
-                    info.canDecrypt(), knownWithoutPss);
-            return new IaikTokenKey(token, restricted, Set.copyOf(withoutPss), cert, h, modulusBytes);
-        }
-        return key;
+        return new IaikTokenKey(token, info, allowedCodes == null ? null : Set.copyOf(allowedCodes), cert, h, modulusBytes);
     }
 
     /**
-     * One CKM_RSA_PKCS_PSS signature over a zero SHA-256 digest, to learn whether a key whose
-     * CKA_ALLOWED_MECHANISMS the wrapper cannot read allows PSS. False on any CKR_ error.
+     * CKA_ALLOWED_MECHANISMS, or null when the attribute is absent or empty (the key is not
+     * restricted). The wrapper's JNI layer decodes this array attribute as a single CK_ULONG and
+     * drops every mechanism after the first, so for a restricted key each mechanism hsmtls uses is
+     * checked by the token itself: an operation is initialised with it on a throw-away session
+     * (C_SignInit/C_DecryptInit refuse a mechanism the key does not allow).
      */
-    private static boolean trialPssSign(IaikToken token, SessionPool.Lease s, long h) {
-        CK_RSA_PKCS_PSS_PARAMS p = new CK_RSA_PKCS_PSS_PARAMS();
-        p.hashAlg = PKCS11Constants.CKM_SHA256;
-        p.mgf = PKCS11Constants.CKG_MGF1_SHA256;
-        p.sLen = 32;
-        CK_MECHANISM m = new CK_MECHANISM();
-        m.mechanism = Mechanism.CKM_RSA_PKCS_PSS.code();
-        m.pParameter = p;
+    static long[] allowedMechanisms(IaikToken token, SessionPool.Lease lease, long h, KeyAlgorithm alg,
+                                    boolean canSign, boolean canDecrypt) {
+        Object v;
         try {
-            token.raw().C_SignInit(s.handle, m, h, token.utf8());
-        } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
-            return false;
+            AttributeVector av = lease.session.getAttrValues(h, PKCS11Constants.CKA_ALLOWED_MECHANISMS);
+            var attr = av.getAttribute(PKCS11Constants.CKA_ALLOWED_MECHANISMS);
+            v = attr == null || attr.getCkAttribute() == null ? null : attr.getCkAttribute().pValue;
+        } catch (PKCS11Exception | RuntimeException e) {
+            return null;
         }
-        s.dirty = true;
-        try {
-            token.raw().C_Sign(s.handle, new byte[32]);
-            s.dirty = false;
-            return true;
-        } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
-            return false; // C_Sign ends the operation (PKCS#11 §5.13) even when it fails
+        if (v instanceof long[] arr) {
+            return arr.length == 0 ? null : arr;
         }
+        if (!(v instanceof Long first)) {
+            return null;
+        }
+        Set<Long> allowed = new java.util.TreeSet<>();
+        allowed.add(first);
+        List<Mechanism> candidates = switch (alg) {
+            case RSA -> List.of(Mechanism.CKM_RSA_PKCS, Mechanism.CKM_RSA_PKCS_PSS, Mechanism.CKM_RSA_X_509);
+            case EC -> List.of(Mechanism.CKM_ECDSA);
+            case ED25519 -> List.of(Mechanism.CKM_EDDSA);
+        };
+        for (Mechanism m : candidates) {
+            if (m.code() != first && token.supports(m) && token.probeInit(h, m, canSign, canDecrypt)) {
+                allowed.add(m.code());
+            }
+        }
+        return allowed.stream().mapToLong(Long::longValue).toArray();
     }
 
     private static PublicKey readPublicKey(Session s, long h, KeyAlgorithm alg, String curve) throws PKCS11Exception {

@@ -77,6 +77,15 @@ public final class IaikTokens {
         }
     }
 
+    /**
+     * C_Login(CKU_USER) calls made by this process so far, including failed ones. A failed open
+     * leaves no Token to ask for {@link io.hsmtls.token.TokenStats#userLogins()}; this counter lets
+     * tests and audits check that a wrong PIN was presented exactly once.
+     */
+    public static long userLoginAttempts() {
+        return IaikToken.LOGIN_ATTEMPTS.sum();
+    }
+
     static TokenNotFoundException notFound(Pkcs11Uri uri, List<TokenInfo> found, boolean ambiguous) {
         return new TokenNotFoundException(uri, found.stream().map(TokenInfo::describe).toList(), ambiguous);
     }
