@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -42,10 +43,11 @@ public final class Pump {
         AtomicLong aToB = new AtomicLong();
         AtomicLong bToA = new AtomicLong();
         AtomicReference<IOException> failure = new AtomicReference<>();
+        AtomicBoolean ended = new AtomicBoolean();
         Thread up = Thread.ofVirtual().name("pump-a-b").start(
-                () -> copy(a, b, aToB, lastActivity, failure, a, b));
+                () -> copy(a, b, aToB, lastActivity, failure, ended, a, b));
         Thread down = Thread.ofVirtual().name("pump-b-a").start(
-                () -> copy(b, a, bToA, lastActivity, failure, a, b));
+                () -> copy(b, a, bToA, lastActivity, failure, ended, a, b));
         boolean idle = false;
         try {
             if (idleTimeout == null || idleTimeout.isZero() || idleTimeout.isNegative()) {
@@ -79,7 +81,7 @@ public final class Pump {
     }
 
     private static void copy(Endpoint from, Endpoint to, AtomicLong count, AtomicLong lastActivity,
-                             AtomicReference<IOException> failure, Endpoint a, Endpoint b) {
+                             AtomicReference<IOException> failure, AtomicBoolean ended, Endpoint a, Endpoint b) {
         byte[] buf = new byte[BUFFER];
         try {
             InputStream in = from.in();
@@ -94,10 +96,14 @@ public final class Pump {
                 count.addAndGet(n);
                 lastActivity.set(System.nanoTime());
             }
+            ended.set(true);
             to.shutdownOutput();
         } catch (IOException e) {
-            // The first error wins; closing both sides wakes the other direction's blocked read.
-            failure.compareAndSet(null, e);
+            // After the other direction ended cleanly, a transport that cannot half-close (TLS in
+            // Bouncy Castle) closes both ways: the error that follows here is that close, not a failure.
+            if (!ended.get()) {
+                failure.compareAndSet(null, e);
+            }
             closeQuietly(a);
             closeQuietly(b);
         }

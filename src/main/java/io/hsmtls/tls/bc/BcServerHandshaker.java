@@ -73,7 +73,11 @@ public final class BcServerHandshaker implements ServerHandshaker {
             protocol.accept(server);
         } catch (IOException | RuntimeException e) {
             deadline.cancel(false);
-            closeQuietly(socket);
+            if (timedOut.get()) {
+                closeQuietly(socket);
+            } else {
+                lingeringClose(socket);
+            }
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             String alert = timedOut.get() ? "none" : server.alert;
             String reason = timedOut.get()
@@ -129,6 +133,34 @@ public final class BcServerHandshaker implements ServerHandshaker {
                 }
                 closeQuietly(socket);
             }
+        }
+    }
+
+    /**
+     * Closes after an alert without resetting the connection: closing a socket with unread input
+     * sends a TCP RST, and a client that already sent application data (TLS 1.3 clients do before
+     * the server has checked their certificate) would then lose our alert to "connection reset".
+     * So: half-close, read what is left for a short while, then close.
+     */
+    private static void lingeringClose(Socket s) {
+        try {
+            s.shutdownOutput();
+            s.setSoTimeout(500);
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[4096];
+            long deadline = System.nanoTime() + 500_000_000L;
+            int total = 0;
+            while (total < 65536 && System.nanoTime() < deadline) {
+                int n = in.read(buf);
+                if (n < 0) {
+                    break;
+                }
+                total += n;
+            }
+        } catch (IOException ignored) {
+            // timeout, reset or already closed: close below either way
+        } finally {
+            closeQuietly(s);
         }
     }
 
