@@ -57,7 +57,7 @@ final class CertCommand {
                 throw new IllegalArgumentException("--days " + days + ": give a positive number of days");
             }
             Io io = Io.of(spec);
-            try (Token t = Tokens.open(key.tokenOptions(true))) {
+            try (Token t = Tokens.open(io, key.tokenOptions(true))) {
                 TokenKey k = t.key(key.uri());
                 X509Certificate cert = Certificates.selfSignAndStore(t, k,
                         new Certificates.SelfSignedSpec(subject, Duration.ofDays(days), sans, ca, pss), force);
@@ -88,7 +88,7 @@ final class CertCommand {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            try (Token t = Tokens.open(key.tokenOptions(true))) {
+            try (Token t = Tokens.open(io, key.tokenOptions(true))) {
                 TokenKey k = t.key(key.uri());
                 X509Certificate leaf = Certificates.importLeaf(t, k, certs, chain.toString(), force);
                 io.err().println("stored certificate '" + leaf.getSubjectX500Principal().getName() + "' beside key "
@@ -113,7 +113,7 @@ final class CertCommand {
         @Override
         public void run() {
             Io io = Io.of(spec);
-            try (Token t = Tokens.open(key.tokenOptions(false))) {
+            try (Token t = Tokens.open(io, key.tokenOptions(false))) {
                 TokenKey k = t.key(key.uri());
                 X509Certificate cert = k.certificate().orElseThrow(() -> new ProvisionException("key "
                         + k.info().describe() + " has no certificate on the token: make one with 'hsmtls cert "

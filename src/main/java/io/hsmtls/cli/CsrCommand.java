@@ -35,7 +35,7 @@ final class CsrCommand implements Runnable {
     @Override
     public void run() {
         Io io = Io.of(spec);
-        try (Token t = Tokens.open(key.tokenOptions(false))) {
+        try (Token t = Tokens.open(io, key.tokenOptions(false))) {
             TokenKey k = t.key(key.uri());
             KeyCommand.write(io, out, CertificateRequests.pem(CertificateRequests.create(k, subject, sans, pss)));
         }

@@ -49,7 +49,7 @@ final class KeyCommand {
         @Override
         public void run() {
             Io io = Io.of(spec);
-            try (Token token = Tokens.open(key.tokenOptions(true))) {
+            try (Token token = Tokens.open(io, key.tokenOptions(true))) {
                 io.progress("generating " + type + " on token '" + token.info().label() + "' …");
                 TokenKey k = KeyProvisioning.generate(token, key.uri(), type, Optional.ofNullable(id), force);
                 io.out().println(k.uri());
@@ -72,7 +72,7 @@ final class KeyCommand {
         @Override
         public void run() {
             Io io = Io.of(spec);
-            try (Token t = Tokens.open(token.tokenOptions(false))) {
+            try (Token t = Tokens.open(io, token.tokenOptions(false))) {
                 if (all) {
                     List<TokenObject> objects = t.objects();
                     if (json.enabled()) {
@@ -130,7 +130,7 @@ final class KeyCommand {
                 throw new OperationFailedException("not deleting '" + key.uri().withoutQuery()
                         + "': no terminal to confirm on; add --yes to delete without asking");
             }
-            try (Token t = Tokens.open(key.tokenOptions(true))) {
+            try (Token t = Tokens.open(io, key.tokenOptions(true))) {
                 TokenKey k = t.key(key.uri());
                 if (!yes && !confirm(io, "delete key " + k.info().describe() + " with its public key and certificate "
                         + "from token '" + t.info().label() + "'? This cannot be undone. [y/N] ")) {
@@ -158,7 +158,7 @@ final class KeyCommand {
         @Override
         public void run() {
             Io io = Io.of(spec);
-            try (Token t = Tokens.open(key.tokenOptions(false))) {
+            try (Token t = Tokens.open(io, key.tokenOptions(false))) {
                 String pem = Pem.publicKey(t.key(key.uri()).info().publicKey());
                 write(io, out, pem);
             }

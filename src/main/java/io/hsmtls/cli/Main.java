@@ -18,6 +18,7 @@ import java.nio.file.NoSuchFileException;
 import java.security.GeneralSecurityException;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.Callable;
 import org.bouncycastle.asn1.x500.X500Name;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -36,7 +37,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
 @Command(name = "hsmtls", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A TLS endpoint whose private keys never leave a PKCS#11 token.",
         footer = {"", "Exit codes: 0 ok, 1 operation failed, 2 usage error."})
-public final class Main implements Runnable {
+public final class Main implements Callable<Integer> {
     public static final int OK = 0;
     public static final int FAILED = 1;
     public static final int USAGE = 2;
@@ -69,10 +70,11 @@ public final class Main implements Runnable {
         return io;
     }
 
+    /** "hsmtls" alone: nothing to do, so show what there is to do, as a usage error. */
     @Override
-    public void run() {
-        // "hsmtls" alone: show what there is to do.
-        new CommandLine(this).usage(io.out());
+    public Integer call() {
+        commandLine(io).usage(io.err());
+        return USAGE;
     }
 
     public static void main(String[] args) {
@@ -154,7 +156,6 @@ public final class Main implements Runnable {
         }
         int code;
         String message;
-        boolean expected = true;
         if (t instanceof IllegalArgumentException) {
             code = USAGE;
             message = t.getMessage();
@@ -167,7 +168,6 @@ public final class Main implements Runnable {
             message = describe(io2);
         } else {
             code = FAILED;
-            expected = false;
             message = "internal error (" + t.getClass().getName() + (t.getMessage() == null ? "" : ": "
                     + t.getMessage()) + ")" + (verbose(pr) ? "" : "; run again with --verbose for the stack trace");
         }

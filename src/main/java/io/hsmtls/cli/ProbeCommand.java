@@ -54,7 +54,7 @@ final class ProbeCommand implements Callable<Integer> {
         ServerVerifier verifier = client.verifier(io);
         ProbeReport report;
         if (key.given()) {
-            try (Token token = Tokens.open(key.tokenOptions(false))) {
+            try (Token token = Tokens.open(io, key.tokenOptions(false))) {
                 List<ClientCandidate> candidates = client.candidates(token, key.uri());
                 ClientOptions.Prepared p = client.prepare(hp.host(), verifier, candidates);
                 report = Prober.probe(hp.host(), hp.port(), p.settings(), Duration.ofSeconds(timeoutSeconds),
