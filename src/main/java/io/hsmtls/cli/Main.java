@@ -51,7 +51,9 @@ public final class Main implements Callable<Integer> {
             KeyCommand.class,
             CsrCommand.class,
             CertCommand.class,
-            ServeCommand.class
+            ServeCommand.class,
+            ConnectCommand.class,
+            ProbeCommand.class
     );
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
@@ -135,12 +137,7 @@ public final class Main implements Callable<Integer> {
     private static int usageError(ParameterException e, String[] args) {
         CommandLine cl = e.getCommandLine();
         PrintWriter err = cl.getErr();
-        String message = e.getMessage();
-        if (!cl.getSubcommands().isEmpty()
-                && message != null && message.startsWith("Missing required subcommand")) {
-            message += ": use one of " + String.join(", ", cl.getSubcommands().keySet());
-        }
-        err.println("hsmtls: " + message);
+        err.println("hsmtls: " + e.getMessage());
         UnmatchedArgumentException.printSuggestions(e, err);
         err.println("Try '" + cl.getCommandSpec().qualifiedName() + " --help' for more information.");
         return USAGE;
