@@ -16,7 +16,7 @@ public final class ResultTable {
     /** Figures worth a row, in row order; the others stay in the raw lines. */
     static final List<String> HEADLINE = List.of("hs_per_s", "hs_per_cpu_s", "share_of_token", "resumed_share",
             "p50_ms", "p99_ms", "mb_per_s", "mb_per_cpu_s", "kib_per_conn", "connections", "ops_per_s",
-            "ops_per_cpu_s", "errors");
+            "ops_per_cpu_s", "errors", "failed");
 
     /** scenario → figure → server → values of each repeat. */
     private final Map<String, Map<String, Map<String, List<Double>>>> values = new LinkedHashMap<>();

@@ -116,9 +116,17 @@ public final class BenchCommand implements Runnable {
             LoadSpec spec = new LoadSpec(m, client, concurrency, duration(duration), count, warmup,
                     duration(warmupDuration), (long) (bulkMb * 1e6), rate, connections, duration(hold),
                     serverPid == null ? OptionalLong.empty() : OptionalLong.of(serverPid), duration(timeout));
-            LoadResult r = new LoadGenerator(spec, ProcStat.system(), System.err).run();
-            System.out.println(r.toLine(label, scenario));
-            return 0;
+            try {
+                LoadResult r = new LoadGenerator(spec, ProcStat.system(), System.err).run();
+                System.out.println(r.toLine(label, scenario));
+                return 0;
+            } catch (IllegalStateException e) {
+                // The server could not do this scenario at all (e.g. nginx and RSA key exchange with a
+                // token key): a row that says so, not a stack trace.
+                System.err.println("bench load " + label + " " + scenario + ": " + e.getMessage());
+                System.out.println(new LoadResult(java.util.Map.of("failed", 1.0)).toLine(label, scenario));
+                return 3;
+            }
         }
     }
 
