@@ -1,0 +1,102 @@
+package io.hsmtls.cli;
+
+import io.hsmtls.token.ModuleLoadException;
+import io.hsmtls.token.PinSource;
+import io.hsmtls.token.Pkcs11Uri;
+import io.hsmtls.token.TokenOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * What every command that opens a token shares: the module and where the PIN comes from. The
+ * concrete mixins add the URI option ({@link KeyOptionsMixin}: {@code --key}, {@link
+ * TokenOptionsMixin}: {@code --token}).
+ *
+ * <p>PIN precedence: one of {@code --pin-file}, {@code --pin-stdin}, {@code --pin-env} (they
+ * exclude each other); else the URI's {@code pin-source}; else a no-echo prompt, which fails with
+ * a clear message when no terminal is attached. Never a PIN value on the command line.
+ */
+public abstract class TokenAccessOptions {
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
+    @Option(names = "--module", paramLabel = "PATH",
+            description = "PKCS#11 module (shared library), overrides the URI's module-path, "
+                    + "e.g. /usr/lib/softhsm/libsofthsm2.so")
+    Path module;
+
+    @Option(names = "--pin-file", paramLabel = "FILE", description = "read the user PIN from FILE (one line)")
+    Path pinFile;
+
+    @Option(names = "--pin-stdin", description = "read the user PIN from the first line of standard input")
+    boolean pinStdin;
+
+    @Option(names = "--pin-env", paramLabel = "VAR",
+            description = "read the user PIN from environment variable VAR (warns: the environment leaks)")
+    String pinEnv;
+
+    /** The URI the command was given (or the default for commands where it is optional). */
+    public abstract Pkcs11Uri uri();
+
+    /** The module path: {@code --module}, else the URI's module-path; checked to exist. */
+    public Optional<Path> modulePath() {
+        Path p = module != null ? module : uri().modulePath().map(Path::of).orElse(null);
+        if (p == null) {
+            if (uri().moduleName().isPresent()) {
+                return Optional.empty();
+            }
+            throw new ParameterException(mixee.commandLine(), "no PKCS#11 module given: add --module PATH "
+                    + "(SoftHSM2: /usr/lib/softhsm/libsofthsm2.so) or module-path=PATH to the URI");
+        }
+        if (!Files.exists(p)) {
+            throw new ModuleLoadException(p.toString(), "no such file (from "
+                    + (module != null ? "--module" : "the URI's module-path")
+                    + "): give the path of the token's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so", null);
+        }
+        return Optional.of(p);
+    }
+
+    /**
+     * Where the PIN will come from. Nothing is read here: the token reads the PIN only when it
+     * needs a login, so a token without login or with a PIN pad never prompts.
+     */
+    public PinSource pinSource() {
+        List<String> given = new ArrayList<>();
+        if (pinFile != null) given.add("--pin-file");
+        if (pinStdin) given.add("--pin-stdin");
+        if (pinEnv != null) given.add("--pin-env");
+        if (given.size() > 1) {
+            throw new ParameterException(mixee.commandLine(), String.join(" and ", given)
+                    + " both name a PIN source: give only one");
+        }
+        Io io = Io.of(mixee);
+        if (pinFile != null) {
+            return new PinSource.FromFile(pinFile);
+        }
+        if (pinStdin) {
+            return new PinSource.Stdin(io.in());
+        }
+        if (pinEnv != null) {
+            return new PinSource.FromEnv(pinEnv, w -> {
+                io.err().println("hsmtls: warning: " + w);
+                io.err().flush();
+            });
+        }
+        return PinSource.of(uri()).orElseGet(() -> new PinSource.Prompt(
+                "PIN for token " + uri().token().map(t -> "'" + t + "'").orElse("") + ": "));
+    }
+
+    /** Options to open the token the URI names: read-write for provisioning, read-only otherwise. */
+    public TokenOptions tokenOptions(boolean readWrite) {
+        TokenOptions o = TokenOptions.of(uri(), pinSource()).withReadWrite(readWrite);
+        Optional<Path> m = modulePath();
+        return m.isPresent() ? o.withModule(m.get()) : o;
+    }
+}

@@ -1,0 +1,241 @@
+package io.hsmtls.proxy;
+
+import io.hsmtls.tls.HandshakeFailedException;
+import io.hsmtls.tls.HandshakeInfo;
+import io.hsmtls.tls.ServerHandshaker;
+import io.hsmtls.tls.TlsConnection;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * A TLS-terminating TCP proxy for one listener: accepts on a socket, runs each connection on its
+ * own virtual thread (handshake, connect to the backend, {@link Pump}), with blocking I/O on both
+ * sides. Limits: connections at once (excess connections are closed at accept), the handshake
+ * timeout (in the handshaker's settings), the idle timeout. {@link #shutdown(Duration)} stops
+ * accepting and lets open connections drain up to a deadline. Each connection ends with one
+ * {@link ConnectionRecord}, logged on {@code io.hsmtls.connection} and given to the listener.
+ */
+public final class ProxyServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("io.hsmtls.connection");
+
+    private final InetSocketAddress listen;
+    private final InetSocketAddress backend;
+    private final ServerHandshaker handshaker;
+    private final ProxyLimits limits;
+    private final Consumer<ConnectionRecord> listener;
+    private final Semaphore slots;
+    private final AtomicLong ids = new AtomicLong();
+    private final Set<Thread> connections = ConcurrentHashMap.newKeySet();
+    private final Set<AutoCloseable> openSockets = ConcurrentHashMap.newKeySet();
+    private volatile ServerSocket server;
+    private volatile boolean stopping;
+    private Thread acceptor;
+
+    public ProxyServer(InetSocketAddress listen, InetSocketAddress backend, ServerHandshaker handshaker,
+                       ProxyLimits limits, Consumer<ConnectionRecord> listener) {
+        this.listen = Objects.requireNonNull(listen, "listen");
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.handshaker = Objects.requireNonNull(handshaker, "handshaker");
+        this.limits = Objects.requireNonNull(limits, "limits");
+        this.listener = listener == null ? r -> { } : listener;
+        this.slots = new Semaphore(limits.maxConnections());
+    }
+
+    /** Binds and starts accepting; returns the bound address (port 0 becomes the real port). */
+    public synchronized InetSocketAddress start() throws IOException {
+        if (server != null) {
+            throw new IllegalStateException("proxy on " + listen + " already started");
+        }
+        ServerSocket ss = new ServerSocket();
+        ss.setReuseAddress(true);
+        try {
+            ss.bind(listen, 1024);
+        } catch (IOException e) {
+            ss.close();
+            throw new IOException("cannot listen on " + listen + ": " + e.getMessage()
+                    + " (port in use, or no permission for a port below 1024?)", e);
+        }
+        server = ss;
+        acceptor = Thread.ofPlatform().name("hsmtls-accept-" + ss.getLocalPort()).daemon(false).start(this::acceptLoop);
+        return localAddress();
+    }
+
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) server.getLocalSocketAddress();
+    }
+
+    public int openConnections() {
+        return connections.size();
+    }
+
+    private void acceptLoop() {
+        while (!stopping) {
+            Socket s;
+            try {
+                s = server.accept();
+            } catch (IOException e) {
+                if (stopping) {
+                    return;
+                }
+                LOG.log(System.Logger.Level.WARNING, "accept on " + listen + " failed: " + e.getMessage());
+                continue;
+            }
+            long id = ids.incrementAndGet();
+            if (!slots.tryAcquire()) {
+                InetSocketAddress peer = (InetSocketAddress) s.getRemoteSocketAddress();
+                closeQuietly(s);
+                emit(new ConnectionRecord(id, peer, Optional.empty(), Optional.empty(),
+                        "rejected: " + limits.maxConnections() + " connections open (max connections)", 0, 0,
+                        Duration.ZERO, Duration.ZERO));
+                continue;
+            }
+            Thread t = Thread.ofVirtual().name("conn-" + id).unstarted(() -> {
+                try {
+                    handle(id, s);
+                } finally {
+                    connections.remove(Thread.currentThread());
+                    slots.release();
+                }
+            });
+            connections.add(t);
+            t.start();
+        }
+    }
+
+    private void handle(long id, Socket client) {
+        long start = System.nanoTime();
+        InetSocketAddress peer = (InetSocketAddress) client.getRemoteSocketAddress();
+        openSockets.add(client);
+        try {
+            try {
+                client.setTcpNoDelay(true);
+            } catch (SocketException ignored) {
+                // not fatal: latency only
+            }
+            TlsConnection tls;
+            try {
+                tls = handshaker.handshake(client);
+            } catch (HandshakeFailedException e) {
+                emit(new ConnectionRecord(id, peer, Optional.empty(), e.sni(),
+                        "handshake failed: " + e.alert() + (e.alertSent() ? " sent" : e.alert().equals("none") ? "" : " received")
+                                + " (" + e.getMessage() + ")", 0, 0, since(start), Duration.ZERO));
+                return;
+            }
+            HandshakeInfo info = tls.info();
+            openSockets.add(tls);
+            Socket back = new Socket();
+            openSockets.add(back);
+            try {
+                back.connect(backend, (int) limits.connectTimeout().toMillis());
+                back.setTcpNoDelay(true);
+            } catch (IOException e) {
+                tls.close();
+                closeQuietly(back);
+                emit(new ConnectionRecord(id, peer, Optional.of(info), info.sni(),
+                        "error: backend " + backend + " unreachable: " + e.getMessage(), 0, 0, since(start),
+                        info.tokenTime()));
+                return;
+            }
+            Endpoint front = Endpoint.of(tls.in(), tls.out(), tls::close, tls::close);
+            Pump.Result r;
+            try {
+                r = Pump.run(front, Endpoint.of(back), limits.idleTimeout());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                tls.close();
+                closeQuietly(back);
+                r = new Pump.Result(0, 0, false, Optional.empty());
+            }
+            String outcome = r.idle() ? "idle timeout " + limits.idleTimeout()
+                    : stopping && r.failure().isPresent() ? "closed at shutdown"
+                    : r.failure().map(f -> "error: " + f.getMessage()).orElse("closed");
+            emit(new ConnectionRecord(id, peer, Optional.of(info), info.sni(), outcome, r.aToB(), r.bToA(),
+                    since(start), info.tokenTime()));
+        } finally {
+            closeQuietly(client);
+            openSockets.remove(client);
+        }
+    }
+
+    private void emit(ConnectionRecord r) {
+        LOG.log(System.Logger.Level.INFO, r.line());
+        try {
+            listener.accept(r);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "connection listener failed: " + e);
+        }
+    }
+
+    /**
+     * Stops accepting, waits up to {@code drain} for open connections to finish, then closes the
+     * rest. Returns the number of connections that had to be cut.
+     */
+    public int shutdown(Duration drain) {
+        stopping = true;
+        ServerSocket ss = server;
+        if (ss != null) {
+            closeQuietly(ss);
+        }
+        if (acceptor != null) {
+            try {
+                acceptor.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        long deadline = System.nanoTime() + drain.toNanos();
+        for (Thread t : Set.copyOf(connections)) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
+            try {
+                t.join(Duration.ofNanos(left));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int cut = connections.size();
+        for (AutoCloseable c : Set.copyOf(openSockets)) {
+            closeQuietly(c);
+        }
+        for (Thread t : Set.copyOf(connections)) {
+            try {
+                t.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return cut;
+    }
+
+    @Override
+    public void close() {
+        shutdown(Duration.ZERO);
+    }
+
+    private static Duration since(long start) {
+        return Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // closing for shutdown or after an error
+        }
+    }
+}

@@ -1,0 +1,284 @@
+package io.hsmtls.tls.bc;
+
+import io.hsmtls.tls.CertificateRejectedException;
+import io.hsmtls.tls.ChainValidator;
+import io.hsmtls.tls.CipherSuite;
+import io.hsmtls.tls.ClientAuthMode;
+import io.hsmtls.tls.ClientIdentity;
+import io.hsmtls.tls.SessionCache;
+import io.hsmtls.tls.ServerSettings;
+import io.hsmtls.tls.TlsVersion;
+import io.hsmtls.tls.TokenTimer;
+import io.hsmtls.token.KeyAlgorithm;
+import io.hsmtls.token.SignatureScheme;
+import io.hsmtls.token.TokenKey;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Vector;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.tls.AlertDescription;
+import org.bouncycastle.tls.AlertLevel;
+import org.bouncycastle.tls.Certificate;
+import org.bouncycastle.tls.CertificateEntry;
+import org.bouncycastle.tls.CertificateRequest;
+import org.bouncycastle.tls.ClientCertificateType;
+import org.bouncycastle.tls.DefaultTlsServer;
+import org.bouncycastle.tls.KeyExchangeAlgorithm;
+import org.bouncycastle.tls.NameType;
+import org.bouncycastle.tls.ProtocolVersion;
+import org.bouncycastle.tls.ServerName;
+import org.bouncycastle.tls.SessionParameters;
+import org.bouncycastle.tls.SignatureAndHashAlgorithm;
+import org.bouncycastle.tls.TlsCredentials;
+import org.bouncycastle.tls.TlsExtensionsUtils;
+import org.bouncycastle.tls.TlsFatalAlert;
+import org.bouncycastle.tls.TlsSession;
+import org.bouncycastle.tls.TlsUtils;
+import org.bouncycastle.tls.crypto.TlsCertificate;
+import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
+
+/**
+ * One handshake's Bouncy Castle {@code TlsServer}: our policy on top of BC's protocol engine.
+ * Offers the profile's versions and the suites that fit the key; picks a signature scheme from
+ * the client's list and what the token key can do (TLS 1.3 included, which
+ * {@code DefaultTlsServer.getCredentials()} does not handle); asks for and validates client
+ * certificates; resumes TLS 1.2 sessions only under the same SNI and client-auth policy.
+ */
+final class HsmTlsServer extends DefaultTlsServer {
+    private final ServerSettings settings;
+    private final JcaTlsCrypto jca;
+    private final SessionCache<TlsSession> cache;
+    final TokenTimer timer = new TokenTimer();
+
+    Optional<String> sni = Optional.empty();
+    Optional<ClientIdentity> client = Optional.empty();
+    boolean resumedFromCache;
+    String alert = "none";
+    boolean alertSent;
+    String alertMessage;
+    private byte[] resumedId;
+
+    HsmTlsServer(JcaTlsCrypto crypto, ServerSettings settings, SessionCache<TlsSession> cache) {
+        super(crypto);
+        this.jca = crypto;
+        this.settings = settings;
+        this.cache = cache;
+    }
+
+    private TokenKey key() {
+        return settings.credentials().key();
+    }
+
+    @Override
+    protected ProtocolVersion[] getSupportedVersions() {
+        boolean v13 = settings.profile().allows(TlsVersion.TLS_1_3);
+        boolean v12 = settings.profile().allows(TlsVersion.TLS_1_2);
+        if (v13 && v12) {
+            return ProtocolVersion.TLSv13.downTo(ProtocolVersion.TLSv12);
+        }
+        return v13 ? ProtocolVersion.TLSv13.only() : ProtocolVersion.TLSv12.only();
+    }
+
+    @Override
+    protected int[] getSupportedCipherSuites() {
+        List<CipherSuite> suites = settings.profile().suites(settings.credentials().algorithm());
+        int[] codes = suites.stream().mapToInt(CipherSuite::code).toArray();
+        return TlsUtils.getSupportedCipherSuites(getCrypto(), codes);
+    }
+
+    @Override
+    public void processClientExtensions(java.util.Hashtable clientExtensions) throws IOException {
+        super.processClientExtensions(clientExtensions);
+        Vector<?> names = TlsExtensionsUtils.getServerNameExtensionClient(clientExtensions);
+        if (names != null) {
+            for (Object o : names) {
+                ServerName n = (ServerName) o;
+                if (n.getNameType() == NameType.host_name) {
+                    sni = Optional.of(new String(n.getNameData(), StandardCharsets.US_ASCII));
+                }
+            }
+        }
+    }
+
+    // ---- credentials -------------------------------------------------------------------
+
+    @Override
+    public TlsCredentials getCredentials() throws IOException {
+        ProtocolVersion v = context.getServerVersion();
+        boolean tls13 = TlsUtils.isTLSv13(v);
+        Certificate certificate = certificate(tls13);
+        if (!tls13 && TlsUtils.getKeyExchangeAlgorithm(selectedCipherSuite) == KeyExchangeAlgorithm.RSA) {
+            return new TokenRsaDecryptor(key(), certificate, jca, timer);
+        }
+        SignatureScheme scheme = chooseScheme(tls13);
+        return new TokenSigner(key(), scheme, certificate, timer);
+    }
+
+    private SignatureScheme chooseScheme(boolean tls13) throws IOException {
+        Vector<?> offered = context.getSecurityParametersHandshake().getClientSigAlgs();
+        List<Integer> clientCodes = new ArrayList<>();
+        if (offered != null) {
+            for (Object o : offered) {
+                clientCodes.add(org.bouncycastle.tls.SignatureScheme.from((SignatureAndHashAlgorithm) o));
+            }
+        }
+        TlsVersion version = tls13 ? TlsVersion.TLS_1_3 : TlsVersion.TLS_1_2;
+        for (SignatureScheme s : settings.profile().signatureSchemes(settings.credentials().algorithm(), version)) {
+            if (key().signatureSchemes().contains(s) && clientCodes.contains(s.code())) {
+                return s;
+            }
+        }
+        throw new TlsFatalAlert(AlertDescription.handshake_failure, "no common signature scheme: client offers "
+                + clientCodes.stream().map(c -> SignatureScheme.ofCode(c).map(SignatureScheme::tlsName)
+                        .orElse(String.format("0x%04x", c))).toList()
+                + ", key " + key().uri() + " can do " + key().signatureSchemes());
+    }
+
+    private Certificate certificate(boolean tls13) throws IOException {
+        List<X509Certificate> chain = settings.credentials().chain();
+        TlsCertificate[] certs = new TlsCertificate[chain.size()];
+        try {
+            for (int i = 0; i < certs.length; i++) {
+                certs[i] = getCrypto().createCertificate(chain.get(i).getEncoded());
+            }
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new TlsFatalAlert(AlertDescription.internal_error, "encoding our certificate chain", e);
+        }
+        if (!tls13) {
+            return new Certificate(certs);
+        }
+        CertificateEntry[] entries = new CertificateEntry[certs.length];
+        for (int i = 0; i < certs.length; i++) {
+            entries[i] = new CertificateEntry(certs[i], null);
+        }
+        return new Certificate(TlsUtils.EMPTY_BYTES, entries);
+    }
+
+    // ---- client certificates -------------------------------------------------------------
+
+    @Override
+    public CertificateRequest getCertificateRequest() throws IOException {
+        if (settings.clientAuth() == ClientAuthMode.NONE) {
+            return null;
+        }
+        Vector<X500Name> authorities = new Vector<>();
+        for (var name : settings.clientValidator().orElseThrow().caNames()) {
+            authorities.add(X500Name.getInstance(name.getEncoded()));
+        }
+        Vector<?> sigAlgs = TlsUtils.getDefaultSupportedSignatureAlgorithms(context);
+        if (TlsUtils.isTLSv13(context)) {
+            return new CertificateRequest(TlsUtils.EMPTY_BYTES, sigAlgs, null, authorities);
+        }
+        short[] types = {ClientCertificateType.ecdsa_sign, ClientCertificateType.rsa_sign};
+        return new CertificateRequest(types, sigAlgs, authorities);
+    }
+
+    @Override
+    public void notifyClientCertificate(Certificate clientCertificate) throws IOException {
+        boolean tls13 = TlsUtils.isTLSv13(context);
+        if (clientCertificate == null || clientCertificate.isEmpty()) {
+            if (settings.clientAuth() == ClientAuthMode.REQUIRED) {
+                throw new TlsFatalAlert(tls13 ? AlertDescription.certificate_required : AlertDescription.handshake_failure,
+                        "client sent no certificate and client-auth is required");
+            }
+            return;
+        }
+        List<X509Certificate> chain = new ArrayList<>();
+        try {
+            CertificateFactory cf = CertificateFactory.getInstance("X.509");
+            for (TlsCertificate c : clientCertificate.getCertificateList()) {
+                chain.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(c.getEncoded())));
+            }
+        } catch (CertificateException e) {
+            throw new TlsFatalAlert(AlertDescription.bad_certificate, "client certificate does not parse: " + e.getMessage(), e);
+        }
+        ChainValidator validator = settings.clientValidator().orElseThrow();
+        try {
+            validator.validate(chain);
+        } catch (CertificateRejectedException e) {
+            short alertCode = switch (e.reason()) {
+                case EXPIRED, NOT_YET_VALID -> AlertDescription.certificate_expired;
+                case UNKNOWN_CA -> AlertDescription.unknown_ca;
+                case BAD_USAGE -> AlertDescription.unsupported_certificate;
+                default -> AlertDescription.bad_certificate;
+            };
+            throw new TlsFatalAlert(alertCode, e.getMessage(), e);
+        }
+        client = Optional.of(ClientIdentity.of(chain.get(0)));
+    }
+
+    // ---- TLS 1.2 session resumption --------------------------------------------------------
+
+    @Override
+    public TlsSession getSessionToResume(byte[] sessionID) {
+        if (cache == null) {
+            return null;
+        }
+        // SNI is known here: BC processes the ClientHello's extensions before asking.
+        var entry = cache.lookup(sessionID, sni, settings.policyKey(), settings.clientAuth());
+        if (entry.isEmpty()) {
+            return null;
+        }
+        resumedId = sessionID.clone();
+        client = entry.get().client();
+        return entry.get().session();
+    }
+
+    @Override
+    public byte[] getNewSessionID() {
+        return cache == null ? null : cache.newId();
+    }
+
+    @Override
+    public void notifyHandshakeComplete() throws IOException {
+        super.notifyHandshakeComplete();
+        resumedFromCache = context.getSecurityParametersConnection().isResumedSession();
+        TlsSession session = context.getSession();
+        if (cache != null && !resumedFromCache && session != null && session.isResumable()
+                && !TlsUtils.isTLSv13(context)) {
+            byte[] id = session.getSessionID();
+            if (id != null && id.length > 0) {
+                cache.put(id, session, sni, settings.policyKey(), client);
+            }
+        }
+    }
+
+    // ---- alerts, for the connection log -------------------------------------------------
+
+    @Override
+    public void notifyAlertRaised(short level, short description, String message, Throwable cause) {
+        if (level == AlertLevel.fatal && "none".equals(alert)) {
+            alert = AlertDescription.getName(description);
+            alertSent = true;
+            alertMessage = message != null ? message : cause != null ? cause.getMessage() : null;
+        }
+    }
+
+    @Override
+    public void notifyAlertReceived(short level, short description) {
+        if (level == AlertLevel.fatal && "none".equals(alert)) {
+            alert = AlertDescription.getName(description);
+            alertSent = false;
+        }
+    }
+
+    org.bouncycastle.tls.SecurityParameters connectionParameters() {
+        return context.getSecurityParametersConnection();
+    }
+
+    SessionParameters sessionParameters() {
+        TlsSession s = context.getSession();
+        return s == null ? null : s.exportSessionParameters();
+    }
+
+    boolean resumedId() {
+        return resumedId != null;
+    }
+}

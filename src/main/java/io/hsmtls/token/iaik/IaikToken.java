@@ -1,0 +1,770 @@
+package io.hsmtls.token.iaik;
+
+import io.hsmtls.token.CertificateMismatchException;
+import io.hsmtls.token.CkrClass;
+import io.hsmtls.token.KeyAlgorithm;
+import io.hsmtls.token.KeyId;
+import io.hsmtls.token.KeyNotFoundException;
+import io.hsmtls.token.KeyPolicy;
+import io.hsmtls.token.KeyType;
+import io.hsmtls.token.LoginFailedException;
+import io.hsmtls.token.Mechanism;
+import io.hsmtls.token.MechanismInfo;
+import io.hsmtls.token.ObjectExistsException;
+import io.hsmtls.token.ObjectType;
+import io.hsmtls.token.Pin;
+import io.hsmtls.token.PinLockedException;
+import io.hsmtls.token.PinSource;
+import io.hsmtls.token.PinUnavailableException;
+import io.hsmtls.token.Pkcs11Uri;
+import io.hsmtls.token.Token;
+import io.hsmtls.token.TokenException;
+import io.hsmtls.token.TokenInfo;
+import io.hsmtls.token.TokenKey;
+import io.hsmtls.token.TokenObject;
+import io.hsmtls.token.TokenOptions;
+import io.hsmtls.token.TokenStats;
+import io.hsmtls.token.TokenUnavailableException;
+import java.math.BigInteger;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import iaik.pkcs.pkcs11.wrapper.PKCS11;
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.KeyPairTemplate;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.PKCS11KeyPair;
+import org.xipki.pkcs11.wrapper.Session;
+import org.xipki.pkcs11.wrapper.Slot;
+
+/**
+ * One open token. Opening selects exactly one token by the URI, asks it once for its mechanisms,
+ * opens the session that carries the login, and logs in once (PKCS#11 v2.40 §5.6: login state is
+ * per token and application, shared by all sessions). A wrong PIN is never retried.
+ *
+ * <p>Private-key operations run on a {@link Lane} of platform threads over a bounded
+ * {@link SessionPool}, calling the raw PKCS#11 interface so the real CKR_ code of every failure
+ * is seen. Provisioning and lookups run on the caller's thread with a pooled session.
+ */
+public final class IaikToken implements Token {
+    static final long CKO_CERTIFICATE = PKCS11Constants.CKO_CERTIFICATE;
+    static final long CKO_PUBLIC_KEY = PKCS11Constants.CKO_PUBLIC_KEY;
+    static final long CKO_PRIVATE_KEY = PKCS11Constants.CKO_PRIVATE_KEY;
+    private static final SecureRandom RANDOM = new SecureRandom();
+    /** Tokens logged in per module and slot: the last one to close logs out. */
+    private static final Map<String, Integer> LOGINS = new LinkedHashMap<>();
+
+    private final SharedModule module;
+    private final PKCS11 raw;
+    private final Slot slot;
+    private final TokenOptions options;
+    private final TokenInfo info;
+    private final List<MechanismInfo> mechanisms;
+    private final Set<Long> mechanismCodes;
+    private final Session anchor;
+    private final boolean utf8;
+    private final SessionPool pool;
+    private final Lane lane;
+    private final TokenHealth health;
+    private final Consumer<String> notices;
+    private final Optional<PinSource> pinSource;
+    private final String loginKey;
+    private volatile Pin contextPin;
+    private volatile boolean loggedIn;
+    private volatile boolean closed;
+
+    final AtomicLong signs = new AtomicLong();
+    final AtomicLong decrypts = new AtomicLong();
+    final AtomicLong userLogins = new AtomicLong();
+    final AtomicLong contextLogins = new AtomicLong();
+    final AtomicLong failures = new AtomicLong();
+    final AtomicLong rejected = new AtomicLong();
+    final AtomicLong reinitializations = new AtomicLong();
+
+    private IaikToken(SharedModule module, Slot slot, TokenOptions options, TokenInfo info,
+                      List<MechanismInfo> mechanisms, Session anchor, Consumer<String> notices) {
+        this.module = module;
+        this.raw = module.raw();
+        this.slot = slot;
+        this.options = options;
+        this.info = info;
+        this.mechanisms = mechanisms;
+        this.mechanismCodes = mechanisms.stream().map(MechanismInfo::code).collect(Collectors.toUnmodifiableSet());
+        this.anchor = anchor;
+        this.utf8 = anchor.isSetUtf8Encoding();
+        this.notices = notices;
+        this.health = new TokenHealth(info.label());
+        int size = poolSize(options.maxSessions(), info.maxSessions());
+        this.pool = new SessionPool(info.label(), size, () -> slot.getToken().openSession(options.readWrite()));
+        this.lane = new Lane(info.label(), size, options.maxPending());
+        this.pinSource = options.pin().or(() -> PinSource.of(options.uri()));
+        this.loginKey = module.path() + "#" + slot.getSlotID();
+    }
+
+    /** 0 = the token's ulMaxSessionCount (when finite) capped at 16. */
+    static int poolSize(int configured, long tokenMax) {
+        if (configured > 0) {
+            return configured;
+        }
+        // CK_EFFECTIVELY_INFINITE is 0; CK_UNAVAILABLE_INFORMATION is ~0 (negative as a Java long).
+        if (tokenMax <= 0) {
+            return 16;
+        }
+        // Leave one session for the login-carrying session.
+        return (int) Math.max(1, Math.min(tokenMax - 1, 16));
+    }
+
+    static IaikToken open(TokenOptions options, Consumer<String> notices) {
+        SharedModule module = SharedModule.acquire(ModuleResolver.resolve(options.uri(), options.module()));
+        Session anchor = null;
+        try {
+            Slot slot = Slots.find(module, options.uri());
+            TokenInfo info = Slots.describe(slot);
+            List<MechanismInfo> mechanisms = Slots.mechanisms(module, slot.getSlotID());
+            try {
+                anchor = slot.getToken().openSession(options.readWrite());
+            } catch (PKCS11Exception e) {
+                throw Ckr.failure("C_OpenSession on token '" + info.label() + "'", e);
+            }
+            IaikToken token = new IaikToken(module, slot, options, info, mechanisms, anchor, notices);
+            token.login();
+            return token;
+        } catch (RuntimeException e) {
+            if (anchor != null) {
+                try {
+                    anchor.closeSession();
+                } catch (PKCS11Exception | RuntimeException ignored) {
+                    // already failing
+                }
+            }
+            module.release();
+            throw e;
+        }
+    }
+
+    // ---- login ----------------------------------------------------------------------------
+
+    private void login() {
+        if (!info.loginRequired()) {
+            return;
+        }
+        Pin pin = readPin();
+        try {
+            userLogins.incrementAndGet();
+            try {
+                raw.C_Login(anchor.getSessionHandle(), PKCS11Constants.CKU_USER, pin == null ? null : pin.reveal(), utf8);
+            } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
+                long c = e.getErrorCode();
+                if (c != Ckr.CKR_USER_ALREADY_LOGGED_IN) {
+                    throw loginFailure(e, "C_Login (CKU_USER)");
+                }
+            }
+            loggedIn = true;
+            synchronized (LOGINS) {
+                LOGINS.merge(loginKey, 1, Integer::sum);
+            }
+            // Keep a copy of the PIN only when a key needs a PIN per signature (CKA_ALWAYS_AUTHENTICATE).
+            if (pin != null && hasAlwaysAuthenticateKey()) {
+                contextPin = pin.copy();
+            }
+        } finally {
+            if (pin != null) {
+                pin.close();
+            }
+        }
+    }
+
+    /** The PIN from the options, else the URI's pin-source or pin-value; null for a PIN pad. */
+    private Pin readPin() {
+        if (pinSource.isPresent()) {
+            return pinSource.get().read();
+        }
+        Optional<Pin> fromUri = options.uri().pinValue();
+        if (fromUri.isPresent()) {
+            return fromUri.get();
+        }
+        if (info.protectedAuthenticationPath()) {
+            notices.accept("token '" + info.label() + "' has a PIN pad: enter the PIN on the reader now");
+            return null;
+        }
+        throw new PinUnavailableException("(no PIN source)", "token '" + info.label()
+                + "' needs a login: give --pin-file FILE, --pin-stdin, or pin-source=file:… in the URI");
+    }
+
+    private TokenException loginFailure(iaik.pkcs.pkcs11.wrapper.PKCS11Exception e, String what) {
+        long c = e.getErrorCode();
+        String name = Ckr.name(c);
+        if (c == Ckr.CKR_PIN_LOCKED || c == Ckr.CKR_PIN_EXPIRED) {
+            return new PinLockedException(info.label(), name);
+        }
+        if (c == Ckr.CKR_PIN_INCORRECT || c == Ckr.CKR_PIN_INVALID || c == Ckr.CKR_PIN_LEN_RANGE) {
+            LoginFailedException.PinTries tries;
+            try {
+                // The flags only say how many tries are left after the failed attempt: read them now.
+                tries = Slots.describe(slot).pinTries();
+            } catch (RuntimeException ex) {
+                tries = LoginFailedException.PinTries.UNKNOWN;
+            }
+            return new LoginFailedException(info.label(), name, tries);
+        }
+        return Ckr.failure(what + " to token '" + info.label() + "'", e);
+    }
+
+    private boolean hasAlwaysAuthenticateKey() {
+        return withSession("C_FindObjects", s -> findObjects(s.session,
+                new AttributeVector().class_(CKO_PRIVATE_KEY).alwaysAuthenticate(true), 1).length > 0);
+    }
+
+    /**
+     * C_Login(CKU_CONTEXT_SPECIFIC) between C_SignInit/C_DecryptInit and the operation, as
+     * PKCS#11 v2.40 §5.6 requires for CKA_ALWAYS_AUTHENTICATE keys. Never retried.
+     */
+    void contextLogin(SessionPool.Lease s, String keyName) {
+        char[] chars = null;
+        Pin reread = null;
+        Pin cached = contextPin;
+        if (cached != null && !cached.isClosed()) {
+            chars = cached.reveal();
+        } else if (pinSource.isPresent() && pinSource.get() instanceof PinSource.FromFile file) {
+            // Reading a file again asks nobody anything; other sources were read once at open.
+            reread = file.read();
+            chars = reread.reveal();
+        } else if (info.protectedAuthenticationPath()) {
+            notices.accept("key " + keyName + " on token '" + info.label()
+                    + "' needs the PIN for this signature: enter it on the reader's PIN pad");
+        } else {
+            throw new PinUnavailableException("(PIN not kept)", "key " + keyName + " needs a PIN for every signature"
+                    + " (CKA_ALWAYS_AUTHENTICATE) and the PIN read at login was not kept: reopen the token");
+        }
+        try {
+            contextLogins.incrementAndGet();
+            raw.C_Login(s.handle, PKCS11Constants.CKU_CONTEXT_SPECIFIC, chars, utf8);
+        } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
+            TokenException te = loginFailure(e, "C_Login (CKU_CONTEXT_SPECIFIC) for key " + keyName);
+            if (te instanceof LoginFailedException) {
+                // The PIN is wrong now (changed?): forget it so hsmtls cannot try it again.
+                Pin p = contextPin;
+                contextPin = null;
+                if (p != null) {
+                    p.close();
+                }
+            }
+            throw te;
+        } finally {
+            if (reread != null) {
+                reread.close();
+            }
+        }
+    }
+
+    // ---- running calls ---------------------------------------------------------------------
+
+    interface SessionCall<T> {
+        T call(SessionPool.Lease s) throws PKCS11Exception, iaik.pkcs.pkcs11.wrapper.PKCS11Exception;
+    }
+
+    /**
+     * A private-key operation: on the lane, with a pooled session, the deadline, and one retry on
+     * a fresh session (and a re-found key handle) when the code is transient.
+     */
+    <T> T hot(String operation, IaikTokenKey key, SessionCall<T> call) {
+        ensureOpen();
+        try {
+            health.checkUp();
+            return lane.call(() -> runWithRetry(operation, key, call), options.acquireTimeout(), options.opDeadline(),
+                    deadline -> health.markDown(TokenUnavailableException.Reason.DEADLINE,
+                            operation + " ran longer than " + deadline.toMillis() + " ms"));
+        } catch (TokenUnavailableException e) {
+            rejected.incrementAndGet();
+            throw e;
+        }
+    }
+
+    /** A lookup or provisioning call on the caller's thread (no deadline: key generation can take long). */
+    <T> T withSession(String operation, SessionCall<T> call) {
+        ensureOpen();
+        health.checkUp();
+        return runWithRetry(operation, null, call);
+    }
+
+    private <T> T runWithRetry(String operation, IaikTokenKey key, SessionCall<T> call) {
+        for (int attempt = 0; ; attempt++) {
+            SessionPool.Lease s;
+            try {
+                s = pool.acquire(options.acquireTimeout());
+            } catch (PKCS11Exception e) {
+                failures.incrementAndGet();
+                noteDevice(operation, e);
+                throw Ckr.failure("C_OpenSession for " + operation + " on token '" + info.label() + "'", e);
+            }
+            try {
+                T result = call.call(s);
+                pool.release(s);
+                return result;
+            } catch (PKCS11Exception | iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
+                CkrClass c = Ckr.classOf(e);
+                if (c == CkrClass.OTHER && !s.dirty) {
+                    pool.release(s);
+                } else {
+                    pool.discard(s);
+                }
+                failures.incrementAndGet();
+                if (key != null && c != CkrClass.OTHER) {
+                    key.forgetHandle();
+                }
+                if (c == CkrClass.TRANSIENT && attempt == 0) {
+                    continue;
+                }
+                noteDevice(operation, e);
+                throw Ckr.failure(operation + " on token '" + info.label() + "'", e);
+            } catch (RuntimeException e) {
+                // Our own checks (key not found, PIN problems) leave a clean session unless an operation was begun.
+                if (s.dirty) {
+                    pool.discard(s);
+                } else {
+                    pool.release(s);
+                }
+                throw e;
+            } catch (Error e) {
+                pool.discard(s);
+                throw e;
+            }
+        }
+    }
+
+    private void noteDevice(String operation, Exception e) {
+        if (Ckr.classOf(e) == CkrClass.DEVICE) {
+            long c = Ckr.code(e);
+            health.markDown(c == 0xE0 || c == 0x32 ? TokenUnavailableException.Reason.NOT_PRESENT
+                    : TokenUnavailableException.Reason.DOWN, operation + " failed (" + Ckr.name(c) + ")");
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new TokenUnavailableException(info.label(), TokenUnavailableException.Reason.CLOSED, null,
+                    "the token was closed: open it again");
+        }
+    }
+
+    PKCS11 raw() {
+        return raw;
+    }
+
+    boolean utf8() {
+        return utf8;
+    }
+
+    // ---- Token -----------------------------------------------------------------------------
+
+    @Override
+    public TokenInfo info() {
+        return info;
+    }
+
+    /** The token's state now (C_GetTokenInfo), e.g. for the PIN counter flags. */
+    public TokenInfo currentInfo() {
+        return Slots.describe(slot);
+    }
+
+    public TokenHealth health() {
+        return health;
+    }
+
+    public Path modulePath() {
+        return module.path();
+    }
+
+    @Override
+    public List<MechanismInfo> mechanisms() {
+        return mechanisms;
+    }
+
+    @Override
+    public boolean supports(Mechanism mechanism) {
+        return mechanismCodes.contains(mechanism.code());
+    }
+
+    /** The URI of this token (label and serial), without module or PIN. */
+    public Pkcs11Uri tokenUri() {
+        return Pkcs11Uri.any().withToken(info.label());
+    }
+
+    @Override
+    public TokenKey key(Pkcs11Uri uri) {
+        if (uri.type().isPresent() && uri.type().get() != ObjectType.PRIVATE) {
+            throw new KeyNotFoundException(uri, List.of("(the URI asks for type=" + uri.type().get().uriValue()
+                    + "; a key URI names type=private or no type)"), false);
+        }
+        return withSession("C_FindObjects", s -> {
+            AttributeVector t = new AttributeVector().class_(CKO_PRIVATE_KEY);
+            uri.object().ifPresent(t::label);
+            uri.id().ifPresent(id -> t.id(id.bytes()));
+            long[] handles = findObjects(s.session, t, 2);
+            if (handles.length != 1) {
+                List<String> all = new ArrayList<>();
+                for (IaikTokenKey k : loadKeys(s, findObjects(s.session, new AttributeVector().class_(CKO_PRIVATE_KEY), 1000))) {
+                    all.add(k.info().describe());
+                }
+                throw new KeyNotFoundException(uri, all, handles.length > 1);
+            }
+            return IaikTokenKey.load(this, s, handles[0]);
+        });
+    }
+
+    @Override
+    public List<TokenKey> keys() {
+        return withSession("C_FindObjects", s -> List.copyOf(
+                loadKeys(s, findObjects(s.session, new AttributeVector().class_(CKO_PRIVATE_KEY), 1000))));
+    }
+
+    private List<IaikTokenKey> loadKeys(SessionPool.Lease s, long[] handles) throws PKCS11Exception {
+        List<IaikTokenKey> out = new ArrayList<>();
+        for (long h : handles) {
+            out.add(IaikTokenKey.load(this, s, h));
+        }
+        return out;
+    }
+
+    @Override
+    public List<TokenObject> objects() {
+        return withSession("C_FindObjects", s -> {
+            List<TokenObject> out = new ArrayList<>();
+            for (long h : findObjects(s.session, new AttributeVector(), 10000)) {
+                TokenObject o = describeObject(s.session, h);
+                if (o != null) {
+                    out.add(o);
+                }
+            }
+            return List.copyOf(out);
+        });
+    }
+
+    private TokenObject describeObject(Session s, long h) throws PKCS11Exception {
+        AttributeVector a = s.getAttrValues(h, PKCS11Constants.CKA_CLASS, PKCS11Constants.CKA_LABEL,
+                PKCS11Constants.CKA_ID, PKCS11Constants.CKA_KEY_TYPE);
+        Long cls = a.class_();
+        if (cls == null) {
+            return null;
+        }
+        ObjectType type;
+        if (cls == CKO_PRIVATE_KEY) type = ObjectType.PRIVATE;
+        else if (cls == CKO_PUBLIC_KEY) type = ObjectType.PUBLIC;
+        else if (cls == CKO_CERTIFICATE) type = ObjectType.CERT;
+        else if (cls == PKCS11Constants.CKO_SECRET_KEY) type = ObjectType.SECRET_KEY;
+        else if (cls == PKCS11Constants.CKO_DATA) type = ObjectType.DATA;
+        else return null;
+        String label = a.label() == null ? "" : a.label();
+        byte[] idBytes = a.id();
+        KeyId id = idBytes == null || idBytes.length == 0 ? null : KeyId.of(idBytes);
+        String keyDesc = null;
+        String subject = null;
+        Boolean sensitive = null;
+        Boolean extractable = null;
+        if (type == ObjectType.PRIVATE || type == ObjectType.PUBLIC) {
+            keyDesc = keyDescription(s, h, a.keyType());
+            if (type == ObjectType.PRIVATE) {
+                AttributeVector p = s.getAttrValues(h, PKCS11Constants.CKA_SENSITIVE, PKCS11Constants.CKA_EXTRACTABLE);
+                sensitive = p.sensitive();
+                extractable = p.extractable();
+            }
+        } else if (type == ObjectType.CERT) {
+            AttributeVector c = s.getAttrValues(h, PKCS11Constants.CKA_VALUE);
+            X509Certificate cert = IaikTokenKey.parseCertificate(c.value());
+            subject = cert == null ? "(unparsable certificate)" : cert.getSubjectX500Principal().getName();
+        }
+        Pkcs11Uri uri = tokenUri().withType(type);
+        if (!label.isEmpty()) {
+            uri = uri.withObject(label);
+        }
+        if (id != null) {
+            uri = uri.withId(id);
+        }
+        return new TokenObject(type, label, id, keyDesc, subject, sensitive, extractable, uri);
+    }
+
+    private static String keyDescription(Session s, long h, Long keyType) throws PKCS11Exception {
+        if (keyType == null) {
+            return "unknown";
+        }
+        if (keyType == PKCS11Constants.CKK_RSA) {
+            BigInteger n = s.getAttrValues(h, PKCS11Constants.CKA_MODULUS).modulus();
+            return "RSA " + (n == null ? "?" : n.bitLength());
+        }
+        if (keyType == PKCS11Constants.CKK_EC || keyType == PKCS11Constants.CKK_EC_EDWARDS) {
+            String curve = Der.curveName(s.getAttrValues(h, PKCS11Constants.CKA_EC_PARAMS).ecParams());
+            if (keyType == PKCS11Constants.CKK_EC_EDWARDS) {
+                return "Ed25519";
+            }
+            return "EC " + (curve == null ? "(unknown curve)" : curve);
+        }
+        return PKCS11Constants.ckkCodeToName(keyType);
+    }
+
+    static long[] findObjects(Session s, AttributeVector template, int max) throws PKCS11Exception {
+        s.findObjectsInit(template);
+        try {
+            List<Long> all = new ArrayList<>();
+            while (all.size() < max) {
+                long[] batch = s.findObjects(Math.min(64, max - all.size()));
+                if (batch == null || batch.length == 0) {
+                    break;
+                }
+                for (long h : batch) {
+                    all.add(h);
+                }
+            }
+            return all.stream().mapToLong(Long::longValue).toArray();
+        } finally {
+            s.findObjectsFinal();
+        }
+    }
+
+    // ---- provisioning ----------------------------------------------------------------------
+
+    @Override
+    public TokenKey generateKeyPair(KeyType type, String label, Optional<KeyId> id, boolean overwrite) {
+        return generateKeyPair(type, label, id, overwrite, KeyPolicy.standard());
+    }
+
+    /**
+     * Generates a key pair with extra restrictions on the private key ({@link KeyPolicy}): a PIN
+     * per signature, or a fixed CKA_ALLOWED_MECHANISMS list.
+     */
+    public TokenKey generateKeyPair(KeyType type, String label, Optional<KeyId> id, boolean overwrite, KeyPolicy policy) {
+        requireReadWrite("generate a key pair");
+        if (label == null || label.isBlank()) {
+            throw new IllegalArgumentException("key label is empty: give object=NAME in the key URI");
+        }
+        Mechanism gen = switch (type.algorithm()) {
+            case RSA -> Mechanism.CKM_RSA_PKCS_KEY_PAIR_GEN;
+            case EC -> Mechanism.CKM_EC_KEY_PAIR_GEN;
+            case ED25519 -> Mechanism.CKM_EC_EDWARDS_KEY_PAIR_GEN;
+        };
+        if (!supports(gen)) {
+            throw new io.hsmtls.token.MechanismUnsupportedException(gen, label, "token '" + info.label()
+                    + "' does not list it, so it cannot generate " + type + " keys; pick another key type");
+        }
+        byte[] idBytes = id.map(KeyId::bytes).orElseGet(() -> {
+            byte[] b = new byte[16];
+            RANDOM.nextBytes(b);
+            return b;
+        });
+        return withSession("C_GenerateKeyPair " + type + " '" + label + "'", s -> {
+            removeExisting(s.session, label, idBytes, overwrite, "key pair");
+            AttributeVector pub = new AttributeVector().class_(CKO_PUBLIC_KEY).token(true).private_(false)
+                    .verify(true).id(idBytes).label(label);
+            AttributeVector priv = new AttributeVector().class_(CKO_PRIVATE_KEY).token(true).private_(true)
+                    .sensitive(true).extractable(false).sign(true).id(idBytes).label(label);
+            switch (type.algorithm()) {
+                case RSA -> {
+                    pub.keyType(PKCS11Constants.CKK_RSA).encrypt(true).modulusBits(type.bits())
+                            .publicExponent(BigInteger.valueOf(65537));
+                    priv.keyType(PKCS11Constants.CKK_RSA).decrypt(true);
+                }
+                case EC -> {
+                    pub.keyType(PKCS11Constants.CKK_EC).ecParams(Der.oid(type.curveOid()));
+                    priv.keyType(PKCS11Constants.CKK_EC).derive(false);
+                }
+                case ED25519 -> {
+                    pub.keyType(PKCS11Constants.CKK_EC_EDWARDS).ecParams(Der.oid(type.curveOid()));
+                    priv.keyType(PKCS11Constants.CKK_EC_EDWARDS).derive(false);
+                }
+            }
+            if (policy.alwaysAuthenticate()) {
+                priv.alwaysAuthenticate(true);
+            }
+            if (!policy.allowedMechanisms().isEmpty()) {
+                priv.allowedMechanisms(policy.allowedMechanisms().stream().mapToLong(Mechanism::code).sorted().toArray());
+            }
+            PKCS11KeyPair kp = s.session.generateKeyPair(new org.xipki.pkcs11.wrapper.Mechanism(gen.code()),
+                    new KeyPairTemplate(priv, pub));
+            return IaikTokenKey.load(this, s, kp.getPrivateKey());
+        });
+    }
+
+    /** Refuses (or, with overwrite, destroys) objects that share the label or the CKA_ID. */
+    private void removeExisting(Session s, String label, byte[] id, boolean overwrite, String what) throws PKCS11Exception {
+        Set<Long> found = new HashSet<>();
+        for (long h : findObjects(s, new AttributeVector().label(label), 1000)) found.add(h);
+        if (id != null) {
+            for (long h : findObjects(s, new AttributeVector().id(id), 1000)) found.add(h);
+        }
+        found.removeIf(h -> !isKeyOrCert(s, h));
+        if (found.isEmpty()) {
+            return;
+        }
+        if (!overwrite) {
+            List<String> desc = new ArrayList<>();
+            for (long h : found) {
+                TokenObject o = describeObject(s, h);
+                desc.add(o == null ? "object " + h : o.type().uriValue() + " " + o.uri());
+            }
+            throw new ObjectExistsException(what, label, desc);
+        }
+        for (long h : found) {
+            s.destroyObject(h);
+        }
+    }
+
+    private static boolean isKeyOrCert(Session s, long h) {
+        try {
+            Long cls = s.getAttrValues(h, PKCS11Constants.CKA_CLASS).class_();
+            return cls != null && (cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY || cls == CKO_CERTIFICATE);
+        } catch (PKCS11Exception e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void storeCertificate(TokenKey key, X509Certificate certificate, boolean overwrite) {
+        requireReadWrite("store a certificate");
+        KeyId id = key.info().id();
+        String subject = certificate.getSubjectX500Principal().getName();
+        if (key.info().publicKey() == null) {
+            throw new CertificateMismatchException(key.info().describe(), subject,
+                    "the token holds no public key for this key (no public-key object), so the match cannot be checked");
+        }
+        if (!Arrays.equals(key.info().publicKey().getEncoded(), certificate.getPublicKey().getEncoded())) {
+            throw new CertificateMismatchException(key.info().describe(), subject, "its public key is a different "
+                    + certificate.getPublicKey().getAlgorithm() + " key");
+        }
+        if (id == null) {
+            throw new IllegalArgumentException("key " + key.info().describe()
+                    + " has no CKA_ID, so a certificate cannot be paired with it; regenerate the key with hsmtls");
+        }
+        byte[] der;
+        try {
+            der = certificate.getEncoded();
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new IllegalArgumentException("certificate '" + subject + "' cannot be encoded: " + e.getMessage(), e);
+        }
+        String label = key.info().label();
+        withSession("C_CreateObject certificate for '" + label + "'", s -> {
+            // Only an older certificate of the same key is in the way: the key pair itself stays.
+            long[] old = findObjects(s.session, new AttributeVector().class_(CKO_CERTIFICATE).id(id.bytes()), 100);
+            if (old.length > 0 && !overwrite) {
+                throw new ObjectExistsException("certificate", label, List.of(old.length
+                        + " certificate(s) with CKA_ID " + id.hex()));
+            }
+            for (long h : old) {
+                s.session.destroyObject(h);
+            }
+            AttributeVector t = new AttributeVector().class_(CKO_CERTIFICATE)
+                    .certificateType(PKCS11Constants.CKC_X_509).token(true).private_(false).label(label)
+                    .id(id.bytes()).value(der).subject(certificate.getSubjectX500Principal().getEncoded())
+                    .issuer(certificate.getIssuerX500Principal().getEncoded())
+                    .serialNumber(Der.integer(certificate.getSerialNumber()));
+            s.session.createObject(t);
+            return null;
+        });
+        if (key instanceof IaikTokenKey k) {
+            k.certificateStored(certificate);
+        }
+    }
+
+    @Override
+    public List<TokenObject> delete(Pkcs11Uri objects) {
+        requireReadWrite("delete objects");
+        if (!objects.namesObject()) {
+            throw new IllegalArgumentException("refusing to delete by '" + objects.withoutQuery()
+                    + "': it names no object; add object= and/or id=");
+        }
+        return withSession("C_DestroyObject", s -> {
+            AttributeVector t = new AttributeVector();
+            objects.object().ifPresent(t::label);
+            objects.id().ifPresent(id -> t.id(id.bytes()));
+            objects.type().ifPresent(type -> t.class_(switch (type) {
+                case PRIVATE -> CKO_PRIVATE_KEY;
+                case PUBLIC -> CKO_PUBLIC_KEY;
+                case CERT -> CKO_CERTIFICATE;
+                case SECRET_KEY -> PKCS11Constants.CKO_SECRET_KEY;
+                case DATA -> PKCS11Constants.CKO_DATA;
+            }));
+            List<TokenObject> gone = new ArrayList<>();
+            for (long h : findObjects(s.session, t, 1000)) {
+                TokenObject o = describeObject(s.session, h);
+                s.session.destroyObject(h);
+                if (o != null) {
+                    gone.add(o);
+                }
+            }
+            return List.copyOf(gone);
+        });
+    }
+
+    private void requireReadWrite(String what) {
+        if (!options.readWrite()) {
+            throw new IllegalStateException("cannot " + what + " on token '" + info.label()
+                    + "': it was opened read-only; open it with TokenOptions.withReadWrite(true)");
+        }
+    }
+
+    @Override
+    public TokenStats stats() {
+        return new TokenStats(signs.get(), decrypts.get(), userLogins.get(), contextLogins.get(), failures.get(),
+                rejected.get(), reinitializations.get(), pool.open(), pool.inUse(), lane.pending(), health.up());
+    }
+
+    Duration opDeadline() {
+        return options.opDeadline();
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        lane.shutdown();
+        pool.closeAll();
+        boolean lastLogin = false;
+        if (loggedIn) {
+            synchronized (LOGINS) {
+                int n = LOGINS.merge(loginKey, -1, Integer::sum);
+                if (n <= 0) {
+                    LOGINS.remove(loginKey);
+                    lastLogin = true;
+                }
+            }
+        }
+        try {
+            if (lastLogin) {
+                raw.C_Logout(anchor.getSessionHandle());
+            }
+        } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception | RuntimeException e) {
+            // Logging out of a token that is going away: nothing to do about a failure.
+        }
+        try {
+            anchor.closeSession();
+        } catch (PKCS11Exception | RuntimeException e) {
+            // as above
+        }
+        Pin p = contextPin;
+        contextPin = null;
+        if (p != null) {
+            p.close();
+        }
+        module.release();
+    }
+
+    @Override
+    public String toString() {
+        return "IaikToken[" + info.describe() + ", module " + module.path() + "]";
+    }
+}

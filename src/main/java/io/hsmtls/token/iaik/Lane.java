@@ -1,0 +1,140 @@
+package io.hsmtls.token.iaik;
+
+import io.hsmtls.token.TokenUnavailableException;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The platform threads that talk to one token. A JNI call pins a virtual thread's carrier, so
+ * token calls run here and the calling (virtual) thread parks on a future. The lane has as many
+ * threads as the token has pooled sessions; at most {@code maxPending} callers may wait, beyond
+ * that a call is refused at once (so a handshake gets an alert, not a queue). A call that runs
+ * past its deadline is reported as hung; the caller gets {@code DEADLINE} and moves on while the
+ * stuck thread stays in the native call.
+ */
+final class Lane {
+    private final String token;
+    private final ThreadPoolExecutor executor;
+    private final int maxPending;
+    private final AtomicInteger pending = new AtomicInteger();
+    private final ThreadLocal<Boolean> onLane = ThreadLocal.withInitial(() -> false);
+
+    Lane(String token, int threads, int maxPending) {
+        this.token = token;
+        this.maxPending = maxPending;
+        AtomicInteger n = new AtomicInteger();
+        this.executor = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                r -> {
+                    Thread t = Thread.ofPlatform().daemon(true).name("hsmtls-token-" + token + "-" + n.incrementAndGet())
+                            .unstarted(() -> {
+                                onLane.set(true);
+                                r.run();
+                            });
+                    return t;
+                });
+        executor.allowCoreThreadTimeOut(true);
+    }
+
+    int pending() {
+        return pending.get();
+    }
+
+    /** Reports a call that ran past its deadline. */
+    interface HungHandler {
+        void hung(Duration deadline);
+    }
+
+    /**
+     * Runs {@code task} on the lane and waits for it. The task may wait up to {@code queueWait}
+     * to start; once started it has {@code deadline} to finish.
+     */
+    <T> T call(Callable<T> task, Duration queueWait, Duration deadline, HungHandler onHung) {
+        if (onLane.get()) {
+            return unchecked(task);
+        }
+        if (pending.incrementAndGet() > maxPending) {
+            pending.decrementAndGet();
+            throw new TokenUnavailableException(token, TokenUnavailableException.Reason.QUEUE_FULL, null,
+                    maxPending + " operations already wait for the token: refused at once; raise maxPending or add capacity");
+        }
+        try {
+            AtomicLong started = new AtomicLong();
+            FutureTask<T> future = new FutureTask<>(() -> {
+                started.set(System.nanoTime());
+                return task.call();
+            });
+            long submitted = System.nanoTime();
+            try {
+                executor.execute(future);
+            } catch (RejectedExecutionException e) {
+                throw new TokenUnavailableException(token, TokenUnavailableException.Reason.CLOSED, null, "the token was closed");
+            }
+            long poll = Math.max(1, Math.min(TimeUnit.MILLISECONDS.toNanos(100), deadline.toNanos() / 4));
+            while (true) {
+                long start = started.get();
+                long end = start != 0 ? start + deadline.toNanos() : submitted + queueWait.toNanos() + deadline.toNanos();
+                long left = end - System.nanoTime();
+                if (left <= 0) {
+                    if (started.get() == 0 && future.cancel(false)) {
+                        throw new TokenUnavailableException(token, TokenUnavailableException.Reason.DEADLINE, null,
+                                "the operation waited " + (queueWait.plus(deadline)).toMillis()
+                                        + " ms without reaching the token: the lane is saturated or stuck");
+                    }
+                    if (!future.isDone()) {
+                        onHung.hung(deadline);
+                        throw new TokenUnavailableException(token, TokenUnavailableException.Reason.DEADLINE, null,
+                                "a token call took longer than " + deadline.toMillis()
+                                        + " ms: the token is treated as hung and marked down");
+                    }
+                }
+                try {
+                    return future.get(Math.min(Math.max(left, 1), poll), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException e) {
+                    // re-check the deadline
+                } catch (ExecutionException e) {
+                    Throwable c = e.getCause();
+                    if (c instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    if (c instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(c);
+                } catch (CancellationException e) {
+                    throw new TokenUnavailableException(token, TokenUnavailableException.Reason.CLOSED, null,
+                            "the operation was cancelled");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new TokenUnavailableException(token, TokenUnavailableException.Reason.CLOSED, null,
+                            "interrupted while waiting for the token");
+                }
+            }
+        } finally {
+            pending.decrementAndGet();
+        }
+    }
+
+    private static <T> T unchecked(Callable<T> task) {
+        try {
+            return task.call();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    void shutdown() {
+        executor.shutdown();
+    }
+}

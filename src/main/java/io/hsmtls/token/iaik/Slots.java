@@ -1,0 +1,132 @@
+package io.hsmtls.token.iaik;
+
+import io.hsmtls.token.MechanismInfo;
+import io.hsmtls.token.Pkcs11Uri;
+import io.hsmtls.token.TokenInfo;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.xipki.pkcs11.wrapper.PKCS11Constants;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.Slot;
+import org.xipki.pkcs11.wrapper.SlotInfo;
+
+/** Slot and token lookup by RFC 7512 attributes (§2.3: every attribute given must match). */
+final class Slots {
+    private Slots() {
+    }
+
+    static List<Slot> all(SharedModule m) {
+        try {
+            return List.of(m.module().getSlotList(false));
+        } catch (PKCS11Exception e) {
+            throw Ckr.failure("C_GetSlotList on module " + m.path(), e);
+        }
+    }
+
+    /** Exactly one present token matching the URI, else TokenNotFoundException listing what was seen. */
+    static Slot find(SharedModule m, Pkcs11Uri uri) {
+        List<Slot> matching = new ArrayList<>();
+        List<TokenInfo> seen = new ArrayList<>();
+        List<TokenInfo> matchingInfo = new ArrayList<>();
+        for (Slot slot : all(m)) {
+            TokenInfo info = describe(slot);
+            if (!info.tokenPresent()) {
+                continue;
+            }
+            seen.add(info);
+            if (matches(uri, info, slot)) {
+                matching.add(slot);
+                matchingInfo.add(info);
+            }
+        }
+        if (matching.size() == 1) {
+            return matching.get(0);
+        }
+        throw matching.isEmpty() ? IaikTokens.notFound(uri, seen, false) : IaikTokens.notFound(uri, matchingInfo, true);
+    }
+
+    static boolean matches(Pkcs11Uri uri, TokenInfo info, Slot slot) {
+        if (uri.slotId().isPresent() && uri.slotId().getAsLong() != info.slotId()) return false;
+        if (!eq(uri.slotDescription(), info.slotDescription())) return false;
+        if (uri.slotManufacturer().isPresent()) {
+            String man;
+            try {
+                man = slot.getSlotInfo().getManufacturerID();
+            } catch (PKCS11Exception e) {
+                return false;
+            }
+            if (!eq(uri.slotManufacturer(), man)) return false;
+        }
+        boolean wantsToken = uri.token().isPresent() || uri.manufacturer().isPresent() || uri.serial().isPresent()
+                || uri.model().isPresent();
+        if (wantsToken && !info.tokenPresent()) return false;
+        return eq(uri.token(), info.label()) && eq(uri.manufacturer(), info.manufacturer())
+                && eq(uri.serial(), info.serial()) && eq(uri.model(), info.model());
+    }
+
+    private static boolean eq(Optional<String> wanted, String actual) {
+        return wanted.isEmpty() || wanted.get().equals(actual == null ? "" : actual.trim());
+    }
+
+    static TokenInfo describe(Slot slot) {
+        try {
+            SlotInfo si = slot.getSlotInfo();
+            String desc = trim(si.getSlotDescription());
+            if (!si.isTokenPresent()) {
+                return new TokenInfo(slot.getSlotID(), desc, false, "", "", "", "", Set.of(), 0, 0, 0, 0);
+            }
+            org.xipki.pkcs11.wrapper.TokenInfo ti = slot.getToken().getTokenInfo();
+            return new TokenInfo(slot.getSlotID(), desc, true, trim(ti.getLabel()), trim(ti.getManufacturerID()),
+                    trim(ti.getModel()), trim(ti.getSerialNumber()), flagNames(ti.getFlags()), ti.getMaxSessionCount(),
+                    ti.getSessionCount(), ti.getMaxRwSessionCount(), ti.getRwSessionCount());
+        } catch (PKCS11Exception e) {
+            throw Ckr.failure("C_GetSlotInfo/C_GetTokenInfo on slot " + slot.getSlotID(), e);
+        }
+    }
+
+    static Set<String> flagNames(long flags) {
+        Set<String> names = new LinkedHashSet<>();
+        for (int bit = 0; bit < 63; bit++) {
+            long f = 1L << bit;
+            if ((flags & f) != 0) {
+                String n = PKCS11Constants.codeToName(PKCS11Constants.Category.CKF_TOKEN, f);
+                names.add(n == null || n.isEmpty() ? "CKF_0x" + Long.toHexString(f) : n);
+            }
+        }
+        return names;
+    }
+
+    static List<MechanismInfo> mechanisms(SharedModule m, long slotId) {
+        try {
+            long[] codes = m.raw().C_GetMechanismList(slotId);
+            List<MechanismInfo> out = new ArrayList<>(codes.length);
+            for (long code : codes) {
+                var ci = m.raw().C_GetMechanismInfo(slotId, code);
+                Set<String> flags = new LinkedHashSet<>();
+                for (int bit = 0; bit < 63; bit++) {
+                    long f = 1L << bit;
+                    if ((ci.flags & f) != 0) {
+                        String n = PKCS11Constants.codeToName(PKCS11Constants.Category.CKF_MECHANISM, f);
+                        flags.add(n == null || n.isEmpty() ? "CKF_0x" + Long.toHexString(f) : n);
+                    }
+                }
+                out.add(new MechanismInfo(mechanismName(code), code, ci.ulMinKeySize, ci.ulMaxKeySize, flags));
+            }
+            return List.copyOf(out);
+        } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
+            throw Ckr.failure("C_GetMechanismList on slot " + slotId, e);
+        }
+    }
+
+    static String mechanismName(long code) {
+        String n = PKCS11Constants.codeToName(PKCS11Constants.Category.CKM, code);
+        return n == null || n.isEmpty() || n.startsWith("unknown") ? "CKM_0x" + Long.toHexString(code) : n;
+    }
+
+    private static String trim(String s) {
+        return s == null ? "" : s.trim();
+    }
+}

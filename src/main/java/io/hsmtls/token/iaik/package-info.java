@@ -1,0 +1,6 @@
+/**
+ * The token layer over xipki's IAIK-style PKCS#11 wrapper: shared module loading, slot and token
+ * lookup, one login per token, a bounded session pool worked by a small lane of platform threads,
+ * key lookup and the sign/decrypt/provisioning calls behind {@link io.hsmtls.token.Token}.
+ */
+package io.hsmtls.token.iaik;
