@@ -8,6 +8,17 @@ import io.hsmtls.bench.LoadSpec;
 import io.hsmtls.bench.Mode;
 import io.hsmtls.bench.ProcStat;
 import io.hsmtls.bench.ResultTable;
+import io.hsmtls.bench.TokenRate;
+import io.hsmtls.token.PinSource;
+import io.hsmtls.token.Pkcs11Uri;
+import io.hsmtls.token.SignatureScheme;
+import io.hsmtls.token.Token;
+import io.hsmtls.token.TokenKey;
+import io.hsmtls.token.TokenOptions;
+import io.hsmtls.token.iaik.IaikTokens;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import javax.crypto.Cipher;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -28,7 +39,8 @@ import picocli.CommandLine.Option;
 /** {@code hsmtls bench …}: the load generator, the echo backend and the result table of scripts/bench.sh. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark harness: load generator, echo backend, result table.",
-        subcommands = {BenchCommand.Load.class, BenchCommand.Backend.class, BenchCommand.Table.class})
+        subcommands = {BenchCommand.Load.class, BenchCommand.Backend.class, BenchCommand.Table.class,
+                BenchCommand.TokenRateCmd.class})
 public final class BenchCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -177,6 +189,59 @@ public final class BenchCommand implements Runnable {
             System.out.print(t.render());
             t.problems().forEach(p -> System.err.println("table: " + p));
             return 0;
+        }
+    }
+
+    @Command(name = "token-rate", mixinStandardHelpOptions = true,
+            description = "Raw token rate: one private-key operation in a loop through the token layer; prints a BENCH line.")
+    static final class TokenRateCmd implements Callable<Integer> {
+        @Option(names = "--key", required = true, description = "the key: 'pkcs11:token=…;object=…?module-path=…&pin-source=file:…'")
+        String key;
+        @Option(names = "--pin-file", description = "user PIN file (else the URI's pin-source)")
+        Path pinFile;
+        @Option(names = "--op", defaultValue = "ecdsa_secp256r1_sha256",
+                description = "a signature scheme (ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256, rsa_pkcs1_sha256, …) "
+                        + "or rsa-decrypt (default ${DEFAULT-VALUE})")
+        String op;
+        @Option(names = "--threads", defaultValue = "2") int threads;
+        @Option(names = "--warmup", defaultValue = "200") long warmup;
+        @Option(names = "--count", defaultValue = "1000000") long count;
+        @Option(names = "--duration", defaultValue = "5s") String duration;
+        @Option(names = "--label", defaultValue = "token") String label;
+        @Option(names = "--scenario", defaultValue = "token-rate") String scenario;
+
+        @Override
+        public Integer call() throws Exception {
+            Pkcs11Uri uri = Pkcs11Uri.parse(key);
+            PinSource pin = pinFile != null ? new PinSource.FromFile(pinFile) : PinSource.of(uri).orElseThrow(() ->
+                    new CommandLine.ParameterException(new CommandLine(this),
+                            "no PIN source: add --pin-file FILE or pin-source=file:… to the key URI"));
+            TokenOptions options = TokenOptions.of(uri, pin).withMaxSessions(Math.max(threads, 1));
+            try (Token token = IaikTokens.open(options)) {
+                TokenKey k = token.key(uri);
+                TokenRate.Operation operation;
+                int inputLength;
+                if (op.equals("rsa-decrypt")) {
+                    PublicKey pub = k.certificate().orElseThrow(() -> new IllegalStateException("key " + k.uri()
+                            + " has no certificate on the token: rsa-decrypt needs its public key")).getPublicKey();
+                    // A TLS 1.2 RSA key exchange: the server decrypts a 48-byte premaster under PKCS#1 v1.5.
+                    byte[] premaster = new byte[48];
+                    new SecureRandom().nextBytes(premaster);
+                    Cipher c = Cipher.getInstance("RSA/ECB/PKCS1Padding");
+                    c.init(Cipher.ENCRYPT_MODE, pub);
+                    byte[] ciphertext = c.doFinal(premaster);
+                    operation = in -> k.decryptRsa(ciphertext).bytes();
+                    inputLength = 0;
+                } else {
+                    SignatureScheme scheme = SignatureScheme.valueOf(op.toUpperCase(java.util.Locale.ROOT));
+                    operation = digest -> k.signDigest(scheme, digest);
+                    inputLength = scheme.hashLength();
+                }
+                LoadResult r = TokenRate.run(operation, inputLength, threads, warmup, count, duration(duration),
+                        ProcStat.system(), System.err);
+                System.out.println(r.toLine(label, scenario));
+                return 0;
+            }
         }
     }
 }
