@@ -35,7 +35,8 @@ class ArchitectureTest {
             Map.entry("proxy", Set.of("tls", "tls.client", "token", "observe", "config")),
             Map.entry("provision", Set.of("token")),
             Map.entry("config", Set.of("token", "tls")),
-            Map.entry("observe", Set.of()));
+            Map.entry("observe", Set.of()),
+            Map.entry("bench", Set.of("token", "tls", "observe")));
 
     /** Third-party roots and the packages allowed to import them. */
     private static final Map<String, Set<String>> THIRD_PARTY = Map.of(

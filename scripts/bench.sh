@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# Benchmarks hsmtls serve against nginx (stream + OpenSSL pkcs11 engine) and a SunJSSE + SunPKCS11
+# proxy, all three with their keys on one SoftHSM2 token, driven by one load generator
+# (`hsmtls bench load`, a JSSE client), and prints min / median / max per figure per server.
+#
+#   scripts/bench.sh [--quick] [--repeats N] [--servers hsmtls,sunjsse,nginx] [--scenarios a,b,…]
+#                    [--dir DIR] [--idle "1000 10000"]
+#
+#   --quick     smoke run (about 2 minutes): short runs, one repeat, 1,000 idle connections
+#   (default)   full run: 3 repeats, 10 s per run after a 3,000-handshake warm-up, idle at 1,000
+#               and 10,000 connections (fewer if the open-files limit cannot hold them)
+#   --dir DIR   scratch directory (token, configs, logs, results.tsv); default target/bench-run
+#
+# Scenarios: hs13-ec hs12-ecdhe-rsa hs12-rsa-kx resume12 latency13-ec bulk13 idle. Runs are
+# interleaved (A B C A B C …). Per-CPU figures divide by the server's own CPU time read from
+# /proc (whole process tree), so they stay meaningful on a shared machine. Everything listens on
+# 127.0.0.1 and everything started here is stopped on exit.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
+
+usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 2; }
+
+quick=0
+repeats=""
+servers="hsmtls,sunjsse,nginx"
+scenarios="hs13-ec,hs12-ecdhe-rsa,hs12-rsa-kx,resume12,latency13-ec,bulk13,idle"
+dir="$top/target/bench-run"
+idle_counts=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; shift ;;
+    --repeats) repeats=$2; shift 2 ;;
+    --servers) servers=$2; shift 2 ;;
+    --scenarios) scenarios=$2; shift 2 ;;
+    --dir) dir=$2; shift 2 ;;
+    --idle) idle_counts=$2; shift 2 ;;
+    -h|--help) usage ;;
+    *) echo "bench: unknown argument '$1'" >&2; usage ;;
+  esac
+done
+
+if [ "$quick" = 1 ]; then
+  : "${repeats:=1}"; dur=1.5s; warmup=200; warmup_later=200; warmup_dur=10s; conc=8
+  bulk_mb=8; bulk_conc=4; bulk_count=32; rate=100; idle_default="1000"; hold=2s; token_dur=1.5s
+else
+  : "${repeats:=3}"; dur=10s; warmup=3000; warmup_later=1000; warmup_dur=60s; conc=16
+  bulk_mb=64; bulk_conc=4; bulk_count=400; rate=200; idle_default="1000 10000"; hold=5s; token_dur=5s
+fi
+: "${idle_counts:=$idle_default}"
+case "$repeats" in ''|*[!0-9]*) echo "bench: --repeats '$repeats' is not a number" >&2; exit 2 ;; esac
+[ "$repeats" -ge 1 ] && [ "$repeats" -le 20 ] || { echo "bench: --repeats must be 1..20" >&2; exit 2; }
+
+hsmtls_apt_install softhsm2 opensc openssl nginx libnginx-mod-stream libengine-pkcs11-openssl
+hsmtls_find_jdk
+JAVA="$JAVA_HOME/bin/java"
+module=$(hsmtls_softhsm_module)
+engine=""
+for e in /usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so /usr/lib/aarch64-linux-gnu/engines-3/pkcs11.so \
+         /usr/lib/x86_64-linux-gnu/engines-1.1/pkcs11.so; do
+  [ -f "$e" ] && { engine=$e; break; }
+done
+
+# Open files: each proxied connection holds two descriptors in the server (client + backend).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+nofile=$(ulimit -n)
+max_idle=$(( (nofile - 300) / 2 ))
+
+jar="$top/target/hsmtls.jar"
+if [ ! -f "$jar" ] || [ ! -d "$top/target/test-classes/io/hsmtls/bench" ] \
+   || [ -n "$(find "$top/src" -newer "$jar" -name '*.java' -print -quit)" ]; then
+  echo "bench: building $jar and the test classes (SunJSSE baseline)…" >&2
+  (cd "$top" && mvn -B -q -o package -DskipTests 2>/dev/null || mvn -B -q package -DskipTests) >&2
+fi
+
+rm -rf "$dir"
+mkdir -p "$dir/logs"
+dir=$(cd "$dir" && pwd)
+results="$dir/results.tsv"
+: > "$results"
+export PKCS11_TEMP_DIR="$dir/native"
+mkdir -p "$PKCS11_TEMP_DIR"
+JOPTS=(--enable-native-access=ALL-UNNAMED)
+
+# ---- cleanup: stop exactly what this script started ------------------------------------------
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Waits (bounded) for a line matching REGEX in FILE from process PID; prints the line.
+wait_line() {
+  local file=$1 regex=$2 pid=$3 what=$4 i
+  for i in $(seq 1 600); do
+    if grep -qE "$regex" "$file" 2>/dev/null; then grep -E "$regex" "$file" | head -1; return 0; fi
+    kill -0 "$pid" 2>/dev/null || { echo "bench: $what exited; its log ($file):" >&2; tail -20 "$file" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "bench: $what did not say it was listening within 60 s; its log ($file):" >&2; tail -20 "$file" >&2
+  return 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  local port=$1 pid=$2 what=$3 i
+  for i in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "bench: $what exited" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "bench: $what is not listening on 127.0.0.1:$port after 30 s" >&2; return 1
+}
+bench() { "$JAVA" "${JOPTS[@]}" -Xmx2g -cp "$jar" io.hsmtls.cli.BenchCommand "$@"; }
+hsmtls() { "$JAVA" "${JOPTS[@]}" -jar "$jar" "$@"; }
+has() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
+
+# ---- the token: EC P-256 and RSA-2048 keys with self-signed certificates on it ---------------
+echo "bench: token in $dir/hsm" >&2
+token_uri=$("$here/setup-softhsm.sh" "$dir/hsm" --label bench | tail -1)
+export SOFTHSM2_CONF="$dir/hsm/softhsm2.conf"
+pin_file="$dir/hsm/user.pin"
+q="?module-path=$module&pin-source=file:$pin_file"
+ec_uri="pkcs11:token=bench;object=ec$q"
+rsa_uri="pkcs11:token=bench;object=rsa$q"
+hsmtls key generate --key "$ec_uri" --type ec-p256 --id 01 >/dev/null
+hsmtls key generate --key "$rsa_uri" --type rsa-2048 --id 02 >/dev/null
+hsmtls cert self-sign --key "$ec_uri" --subject CN=localhost --san dns:localhost --san ip:127.0.0.1 --days 30 > "$dir/ec.pem"
+hsmtls cert self-sign --key "$rsa_uri" --subject CN=localhost --san dns:localhost --san ip:127.0.0.1 --days 30 > "$dir/rsa.pem"
+trust="$dir/ec.pem,$dir/rsa.pem"
+echo "bench: $token_uri holds ec (P-256) and rsa (2048)" >&2
+
+# ---- backend and servers -----------------------------------------------------------------
+bench backend --listen 127.0.0.1:0 > "$dir/logs/backend.log" 2>&1 &
+pids+=($!)
+backend=$(wait_line "$dir/logs/backend.log" '^listening ' $! backend | sed 's/^listening //')
+
+declare -A addr pid
+start_hsmtls() { # key-name profile
+  local log="$dir/logs/hsmtls-$1.log" uri
+  [ "$1" = ec ] && uri=$ec_uri || uri=$rsa_uri
+  "$JAVA" "${JOPTS[@]}" ${HSMTLS_BENCH_JAVA_OPTS:-} -jar "$jar" serve --listen 127.0.0.1:0 --backend "$backend" \
+      --key "$uri" --profile "$2" --max-connections 30000 --idle-timeout 900 > "$log" 2>&1 &
+  pids+=($!); pid[hsmtls-$1]=$!
+  addr[hsmtls-$1]=$(wait_line "$log" 'listening' $! "hsmtls serve ($1)" | sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p')
+}
+start_sunjsse() { # key-name
+  local log="$dir/logs/sunjsse-$1.log"
+  "$JAVA" ${HSMTLS_BENCH_JAVA_OPTS:-} -cp "$top/target/test-classes" io.hsmtls.bench.SunJsseBaselineServer \
+      --listen 127.0.0.1:0 --backend "$backend" --library "$module" --slot-index 0 --pin-file "$pin_file" \
+      --alias "$1" > "$log" 2>&1 &
+  pids+=($!); pid[sunjsse-$1]=$!
+  addr[sunjsse-$1]=$(wait_line "$log" '^listening ' $! "SunJSSE baseline ($1)" | sed 's/^listening //')
+}
+start_nginx() {
+  local n="$dir/nginx" ec_port rsa_port
+  mkdir -p "$n"
+  if [ -z "$engine" ]; then echo "bench: no OpenSSL pkcs11 engine found; skipping nginx" >&2; return 1; fi
+  # libp11 reads a pin-source file whole, newline included.
+  (umask 077; tr -d '\n' < "$pin_file" > "$n/pin")
+  sed -e "s|@ENGINE@|$engine|; s|@MODULE@|$module|" "$top/hsm-config/bench-openssl.cnf.template" > "$n/openssl.cnf"
+  ec_port=$(free_port); rsa_port=$(free_port)
+  local kq="?pin-source=file:$n/pin"
+  sed -e "s|@WORKERS@|auto|; s|@NOFILE@|$nofile|g; s|@DIR@|$n|g; s|@BACKEND@|$backend|" \
+      -e "s|@EC_PORT@|$ec_port|; s|@RSA_PORT@|$rsa_port|; s|@EC_CERT@|$dir/ec.pem|; s|@RSA_CERT@|$dir/rsa.pem|" \
+      -e "s|@EC_KEY@|pkcs11:token=bench;object=ec;type=private$kq|; s|@RSA_KEY@|pkcs11:token=bench;object=rsa;type=private$kq|" \
+      "$top/hsm-config/bench-nginx.conf.template" > "$n/nginx.conf"
+  OPENSSL_CONF="$n/openssl.cnf" nginx -c "$n/nginx.conf" -p "$n" -e "$n/nginx-error.log" > "$dir/logs/nginx.log" 2>&1 &
+  pids+=($!); pid[nginx-ec]=$!; pid[nginx-rsa]=$!
+  wait_port "$ec_port" $! nginx && wait_port "$rsa_port" $! nginx
+  addr[nginx-ec]=127.0.0.1:$ec_port; addr[nginx-rsa]=127.0.0.1:$rsa_port
+}
+
+active=()
+for s in ${servers//,/ }; do
+  case "$s" in
+    hsmtls) start_hsmtls ec compat && start_hsmtls rsa legacy-rsa && active+=(hsmtls) || echo "bench: hsmtls not started" >&2 ;;
+    sunjsse) start_sunjsse ec && start_sunjsse rsa && active+=(sunjsse) || echo "bench: SunJSSE baseline not started" >&2 ;;
+    nginx) start_nginx && active+=(nginx) || echo "bench: nginx not started" >&2 ;;
+    *) echo "bench: unknown server '$s' (hsmtls, sunjsse, nginx)" >&2; exit 2 ;;
+  esac
+done
+[ ${#active[@]} -gt 0 ] || { echo "bench: no server started" >&2; exit 1; }
+for k in "${!addr[@]}"; do echo "bench: $k on ${addr[$k]} (pid ${pid[$k]})" >&2; done
+
+# ---- one run ---------------------------------------------------------------------------------
+run() { # server scenario key warmup args…
+  local server=$1 scenario=$2 key=$3 w=$4; shift 4
+  local id="$server-$key"
+  echo "bench: $scenario on $server" >&2
+  bench load --connect "${addr[$id]}" --server-pid "${pid[$id]}" --trust "$trust" --label "$server" \
+      --scenario "$scenario" --warmup "$w" --warmup-duration "$warmup_dur" "$@" \
+      >> "$results" 2>> "$dir/logs/load.log" || echo "bench: $scenario on $server failed (see $dir/logs/load.log)" >&2
+}
+
+scenario_args() { # scenario → key and load arguments
+  case "$1" in
+    hs13-ec) echo "ec --mode handshake --tls 1.3 --group x25519 --concurrency $conc --duration $dur" ;;
+    hs12-ecdhe-rsa) echo "rsa --mode handshake --tls 1.2 --suite TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 --group x25519 --concurrency $conc --duration $dur" ;;
+    hs12-rsa-kx) echo "rsa --mode handshake --tls 1.2 --suite TLS_RSA_WITH_AES_128_GCM_SHA256 --concurrency $conc --duration $dur" ;;
+    resume12) echo "ec --mode resume --tls 1.2 --suite TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 --concurrency $conc --duration $dur" ;;
+    latency13-ec) echo "ec --mode latency --tls 1.3 --group x25519 --rate $rate --concurrency $conc --duration $dur" ;;
+    bulk13) echo "ec --mode bulk --tls 1.3 --group x25519 --bulk-mb $bulk_mb --concurrency $bulk_conc --count $bulk_count --duration $dur" ;;
+    *) return 1 ;;
+  esac
+}
+
+machine() {
+  echo "machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(uname -r)"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: per-CPU-second figures are the ones to compare)"
+  echo "java: $("$JAVA" -version 2>&1 | head -1); nginx: $(nginx -v 2>&1 | sed 's/.*\///'); $(openssl version)"
+}
+
+t_start=$(date +%s)
+for r in $(seq 1 "$repeats"); do
+  echo "bench: repeat $r of $repeats" >&2
+  w=$warmup; [ "$r" -gt 1 ] && w=$warmup_later
+  # The machine's limits: AES-128-GCM on one core (openssl speed divides by user CPU time) and the token.
+  kps=$(openssl speed -evp aes-128-gcm -bytes 16384 -seconds 2 2>/dev/null | tail -1 | awk '{print $NF}' | tr -d k)
+  [ -n "$kps" ] && printf 'BENCH\tserver=machine\tscenario=aes-128-gcm\tmb_per_cpu_s=%s\n' \
+      "$(awk -v k="$kps" 'BEGIN{printf "%.1f", k*1000/1e6}')" >> "$results"
+  bench token-rate --key "$ec_uri" --op ecdsa_secp256r1_sha256 --duration "$token_dur" --scenario token-ecdsa \
+      >> "$results" 2>> "$dir/logs/load.log" || echo "bench: token rate (ecdsa) failed" >&2
+  bench token-rate --key "$rsa_uri" --op rsa_pss_rsae_sha256 --duration "$token_dur" --scenario token-rsa-pss \
+      >> "$results" 2>> "$dir/logs/load.log" || echo "bench: token rate (rsa-pss) failed" >&2
+  bench token-rate --key "$rsa_uri" --op rsa-decrypt --duration "$token_dur" --scenario token-rsa-decrypt \
+      >> "$results" 2>> "$dir/logs/load.log" || echo "bench: token rate (rsa-decrypt) failed" >&2
+  for sc in ${scenarios//,/ }; do
+    for s in "${active[@]}"; do
+      if [ "$sc" = idle ]; then
+        for n in $idle_counts; do
+          [ "$n" -le "$max_idle" ] || { echo "bench: idle $n > $max_idle (open files $nofile, two per proxied connection); using $max_idle" >&2; n=$max_idle; }
+          run "$s" "idle-$n" ec 100 --mode idle --tls 1.3 --connections "$n" --concurrency 32 \
+              --hold "$hold" --duration 120s --count "$n"
+        done
+      else
+        a=$(scenario_args "$sc") || { echo "bench: unknown scenario '$sc'" >&2; exit 2; }
+        # shellcheck disable=SC2086
+        run "$s" "$sc" "${a%% *}" "$w" ${a#* }
+      fi
+    done
+  done
+done
+t_end=$(date +%s)
+
+{
+  echo
+  echo "hsmtls bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $repeats repeat(s), $(( t_end - t_start )) s; servers: ${active[*]}"
+  machine
+  echo "load generator: hsmtls bench load (JSSE client, SSLEngine, virtual threads); same for every server"
+  echo
+  bench table --share hs13-ec=token-ecdsa,hs12-ecdhe-rsa=token-rsa-pss,hs12-rsa-kx=token-rsa-decrypt "$results"
+  echo
+  echo "BENCH lines: $results; logs: $dir/logs"
+}
