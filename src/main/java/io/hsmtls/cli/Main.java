@@ -53,7 +53,9 @@ public final class Main implements Callable<Integer> {
             CertCommand.class,
             ServeCommand.class,
             ConnectCommand.class,
-            ProbeCommand.class
+            ProbeCommand.class,
+            ConfigCommand.class,
+            AuditCommand.class
     );
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
@@ -159,7 +161,8 @@ public final class Main implements Callable<Integer> {
         if (t instanceof IllegalArgumentException) {
             code = USAGE;
             message = t.getMessage();
-        } else if (t instanceof TokenException || t instanceof OperationFailedException || t instanceof ProvisionException
+        } else if (t instanceof TokenException || t instanceof OperationFailedException
+                || t instanceof io.hsmtls.config.ConfigException || t instanceof ProvisionException
                 || t instanceof GeneralSecurityException) {
             code = FAILED;
             message = t.getMessage();
