@@ -27,8 +27,9 @@ fi
 step "1. A SoftHSM2 token in $work/token (PINs in files, never on a command line)"
 eval "$("$here/setup-softhsm.sh" "$work/token" --label demo | grep '^export')"
 module=$(hsmtls_softhsm_module)
+token="pkcs11:token=demo?module-path=$module&pin-source=file:$work/token/user.pin"
 key="pkcs11:token=demo;object=server?module-path=$module&pin-source=file:$work/token/user.pin"
-"$hsmtls" token list
+"$hsmtls" token list --module "$module"
 
 step "2. An EC P-256 key generated on the token (sensitive, not extractable)"
 "$hsmtls" key generate --key "$key" --type ec-p256
@@ -42,7 +43,7 @@ openssl req -in "$work/server.csr" -noout -verify -subject
 openssl x509 -in "$work/server.pem" -noout -subject -dates
 
 step "4. What is on the token"
-"$hsmtls" key list
+"$hsmtls" key list --token "$token" --all
 pkcs11-tool --module "$module" -O 2>/dev/null | grep -E 'Object|label|ID|Usage|Access' || true
 
 step "5. hsmtls serve on 127.0.0.1:8443 in front of a web server on 127.0.0.1:8080"
