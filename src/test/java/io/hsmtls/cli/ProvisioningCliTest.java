@@ -72,6 +72,9 @@ class ProvisioningCliTest {
         // Read back by a tool nobody here wrote: the private key is sensitive and was never extractable.
         String block = privateKeyBlock(object);
         assertTrue(block.contains("never extractable") && block.contains("sensitive"), block);
+        // Only the usages the type needs: RSA also decrypts (TLS 1.2 RSA key exchange), the others only sign.
+        assertTrue(block.matches("(?s).*Usage:\\s+" + (type.startsWith("rsa") ? "decrypt, sign" : "sign") + "\\s*\n.*"),
+                block);
 
         CliRun again = hsmtls("key", "generate", "--key", key(object), "--type", type);
         assertEquals(1, again.code(), again::toString);
