@@ -448,6 +448,13 @@ class ProvisioningCliTest {
     }
 
     @Test
+    void noModuleGiven_fallsBackToSoftHsm() {
+        CliRun r = CliRun.of("token", "list", "--token", "pkcs11:token=" + hsm.label());
+        assertEquals(0, r.code(), r::toString);
+        assertTrue(r.out().contains("token:        " + hsm.label()), r::toString);
+    }
+
+    @Test
     void unreadablePinFile_failsClearly() {
         CliRun r = CliRun.of("key", "export-public", "--key", key("whatever"), "--module", module(), "--pin-file",
                 dir.resolve("absent.pin").toString());
