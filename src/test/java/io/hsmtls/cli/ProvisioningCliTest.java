@@ -165,8 +165,8 @@ class ProvisioningCliTest {
     void selfSign_storesCertificate_signatureVerifiesWithExportedKey(String type) throws Exception {
         String object = "ss-" + type;
         generate(object, type);
-        CliRun r = hsmtls("cert", "self-sign", "--key", key(object), "--subject", "CN=" + object + ".example",
-                "--days", "30", "--san", "dns:" + object + ".example");
+        CliRun r = hsmtls("cert", "self-sign", "--key", key(object), "--subject",
+                "CN=" + object + ".example,O=hsmtls test", "--days", "30", "--san", "dns:" + object + ".example");
         assertEquals(0, r.code(), r::toString);
         Path certFile = dir.resolve("cert.pem");
         Files.writeString(certFile, r.out());
@@ -189,7 +189,8 @@ class ProvisioningCliTest {
         assertEquals(0, show.code(), show::toString);
         @SuppressWarnings("unchecked")
         Map<String, Object> s = (Map<String, Object>) MiniJson.parse(show.out());
-        assertEquals("CN=" + object + ".example", s.get("subject"));
+        assertEquals("CN=" + object + ".example,O=hsmtls test", s.get("subject"));
+        assertTrue(text.contains("Subject: O = hsmtls test, CN = " + object + ".example"), text);
         assertEquals(List.of("dns:" + object + ".example"), s.get("subjectAltNames"));
         String fp = SoftHsm.run(List.of("openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in",
                 certFile.toString()));
