@@ -80,7 +80,7 @@ public abstract class TokenAccessOptions {
             });
         }
         return PinSource.of(uri()).orElseGet(() -> new PinSource.Prompt(
-                "PIN for token " + uri().token().map(t -> "'" + t + "'").orElse("") + ": "));
+                "PIN for " + uri().token().map(t -> "token '" + t + "'").orElse("the token") + ": "));
     }
 
     /** Options to open the token the URI names: read-write for provisioning, read-only otherwise. */
