@@ -201,6 +201,27 @@ class ProvisioningCliTest {
         assertTrue(twice.err().contains("--force"), twice::toString);
     }
 
+    @Test
+    void selfSign_rsaPss_andCa_opensslVerifies() throws Exception {
+        generate("ss-pss-ca", "rsa-2048");
+        CliRun r = hsmtls("cert", "self-sign", "--key", key("ss-pss-ca"), "--subject", "CN=hsmtls test CA", "--ca",
+                "--pss", "--days", "10");
+        assertEquals(0, r.code(), r::toString);
+        Path certFile = dir.resolve("ca.pem");
+        Files.writeString(certFile, r.out());
+        String text = SoftHsm.run(List.of("openssl", "x509", "-noout", "-text", "-in", certFile.toString()));
+        assertTrue(text.contains("Signature Algorithm: rsassaPss") && text.contains("CA:TRUE"), text);
+        assertFalse(text.contains("TLS Web Server Authentication"), text);
+        SoftHsm.Result v = SoftHsm.exec(List.of("openssl", "verify", "-CAfile", certFile.toString(),
+                certFile.toString()), null);
+        assertEquals(0, v.exitCode(), v.output());
+
+        CliRun ec = hsmtls("cert", "self-sign", "--key", key("ss-pss-ca"), "--subject", "CN=x", "--days", "0",
+                "--force");
+        assertEquals(2, ec.code(), ec::toString);
+        assertTrue(ec.err().contains("--days 0"), ec::toString);
+    }
+
     private static PublicKey publicKey(String pem, String algorithm) throws Exception {
         String b64 = pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
         return KeyFactory.getInstance(algorithm).generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(b64)));
