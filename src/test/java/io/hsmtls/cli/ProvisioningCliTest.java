@@ -81,9 +81,11 @@ class ProvisioningCliTest {
         assertTrue(again.err().contains("'" + object + "'") && again.err().contains("--force"), again::toString);
         assertEquals(1, again.err().lines().count(), again::toString);
 
-        CliRun forced = hsmtls("key", "generate", "--key", key(object), "--type", type, "--force");
-        assertEquals(0, forced.code(), forced::toString);
-        assertFalse(forced.out().strip().equals(uri), "a replaced key gets a new id");
+        if (!type.equals("rsa-3072") && !type.equals("rsa-4096")) { // replacing works alike for every type; skip the slow ones
+            CliRun forced = hsmtls("key", "generate", "--key", key(object), "--type", type, "--force");
+            assertEquals(0, forced.code(), forced::toString);
+            assertFalse(forced.out().strip().equals(uri), "a replaced key gets a new id");
+        }
     }
 
     /** The pkcs11-tool --list-objects paragraph of the private key labelled {@code label}. */
