@@ -635,10 +635,15 @@ public final class IaikToken implements Token {
                 loadKeys(s, findObjects(s.session, new AttributeVector().class_(CKO_PRIVATE_KEY), 1000))));
     }
 
+    /** The keys hsmtls can use; private keys of other types (DSA, GOST, …) are left out. */
     private List<IaikTokenKey> loadKeys(SessionPool.Lease s, long[] handles) throws PKCS11Exception {
         List<IaikTokenKey> out = new ArrayList<>();
         for (long h : handles) {
-            out.add(IaikTokenKey.load(this, s, h));
+            try {
+                out.add(IaikTokenKey.load(this, s, h));
+            } catch (KeyNotFoundException e) {
+                // not a key type hsmtls uses
+            }
         }
         return out;
     }
