@@ -300,6 +300,22 @@ class IaikTokenBehaviourTest {
             }
             assertEquals(3, t.stats().contextLogins());
             assertEquals(1, t.stats().userLogins());
+
+            // Without the context-specific login the token refuses: the logins above are what made it work.
+            IaikTokenKey k = (IaikTokenKey) key;
+            String refused = t.withSession("bare C_Sign", s -> {
+                iaik.pkcs.pkcs11.wrapper.CK_MECHANISM m = new iaik.pkcs.pkcs11.wrapper.CK_MECHANISM();
+                m.mechanism = Mechanism.CKM_ECDSA.code();
+                t.raw().C_SignInit(s.handle, m, k.handle(s), t.utf8());
+                s.dirty = true;
+                try {
+                    t.raw().C_Sign(s.handle, new byte[32]);
+                    return "signed";
+                } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
+                    return Ckr.name(e.getErrorCode());
+                }
+            });
+            assertEquals("CKR_USER_NOT_LOGGED_IN", refused);
         }
     }
 
