@@ -114,7 +114,9 @@ public final class IaikToken implements Token {
         this.utf8 = anchor.isSetUtf8Encoding();
         this.notices = notices;
         this.health = new TokenHealth(info.label());
-        this.poolSize = poolSize(options.maxSessions(), info.maxSessions());
+        this.poolSize = poolSize(options.maxSessions(), options.readWrite() && info.maxRwSessions() > 0
+                && (info.maxSessions() <= 0 || info.maxRwSessions() < info.maxSessions()) ? info.maxRwSessions()
+                : info.maxSessions());
         this.pool = newPool();
         this.lane = new Lane(info.label(), poolSize, options.maxPending());
         this.moduleGeneration = module.generation();
@@ -126,7 +128,10 @@ public final class IaikToken implements Token {
         return new SessionPool(info.label(), poolSize, () -> slot.getToken().openSession(options.readWrite()));
     }
 
-    /** 0 = the token's ulMaxSessionCount (when finite) capped at 16. */
+    /**
+     * 0 = the token's ulMaxSessionCount (ulMaxRwSessionCount for read-write use) when finite, less
+     * the one session that carries the login, capped at 16.
+     */
     static int poolSize(int configured, long tokenMax) {
         if (configured > 0) {
             return configured;

@@ -65,4 +65,14 @@ class DerAndCkrTest {
         assertEquals(CkrClass.DEVICE, e.ckrClass());
         assertEquals(CkrClass.TRANSIENT, Ckr.classOf(new org.xipki.pkcs11.wrapper.PKCS11Exception(0xB3)));
     }
+
+    @Test
+    void poolSize_followsTheTokenWithinBounds() {
+        assertEquals(16, IaikToken.poolSize(0, 0), "CK_EFFECTIVELY_INFINITE");
+        assertEquals(16, IaikToken.poolSize(0, -1), "CK_UNAVAILABLE_INFORMATION");
+        assertEquals(3, IaikToken.poolSize(0, 4), "one session kept for the login");
+        assertEquals(1, IaikToken.poolSize(0, 1));
+        assertEquals(16, IaikToken.poolSize(0, 1000));
+        assertEquals(40, IaikToken.poolSize(40, 4), "configured wins");
+    }
 }
