@@ -618,6 +618,11 @@ public final class IaikToken implements Token {
             throw new KeyNotFoundException(uri, List.of("(the URI asks for type=" + uri.type().get().uriValue()
                     + "; a key URI names type=private or no type)"), false);
         }
+        if (uri.token().isPresent() && !uri.token().get().equals(info.label())
+                || uri.serial().isPresent() && !uri.serial().get().equals(info.serial())) {
+            throw new KeyNotFoundException(uri, List.of("(the URI names another token; this is " + info.describe() + ")"),
+                    false);
+        }
         return withSession("C_FindObjects", s -> {
             AttributeVector t = new AttributeVector().class_(CKO_PRIVATE_KEY);
             uri.object().ifPresent(t::label);

@@ -194,6 +194,9 @@ class IaikTokenBehaviourTest {
         assertEquals("pkcs11:token=" + hsm.label() + ";object=by-id;id=%C0%FF%EE%01;type=private", key.uri().toString());
         assertEquals(key.info().publicKey(), token.key(uri("pkcs11:id=%c0%ff%ee%01")).info().publicKey());
         assertEquals(key.info().publicKey(), token.key(key.uri()).info().publicKey());
+        KeyNotFoundException other = assertThrows(KeyNotFoundException.class,
+                () -> token.key(uri("pkcs11:token=someone-else;object=by-id")));
+        assertTrue(other.getMessage().contains("the URI names another token"), other.getMessage());
         KeyNotFoundException e = assertThrows(KeyNotFoundException.class, () -> token.key(uri("pkcs11:object=absent")));
         assertTrue(e.candidates().stream().anyMatch(c -> c.startsWith("by-id (id c0ffee01, EC secp384r1)")), e.candidates().toString());
         assertTrue(e.getMessage().startsWith("no private key matches 'pkcs11:object=absent'; keys on the token: "), e.getMessage());
