@@ -148,7 +148,18 @@ public final class IaikToken implements Token {
         SharedModule module = SharedModule.acquire(ModuleResolver.resolve(options.uri(), options.module()));
         Session anchor = null;
         try {
-            Slot slot = Slots.find(module, options.uri());
+            Slot slot;
+            try {
+                slot = Slots.find(module, options.uri());
+            } catch (io.hsmtls.token.TokenNotFoundException e) {
+                // Some modules (SoftHSM) list only the tokens that existed at C_Initialize. When nobody
+                // else in this process uses the module, initialise it again once and look again.
+                if (e.ambiguous() || module.users() > 1) {
+                    throw e;
+                }
+                module.reinitialize(module.generation());
+                slot = Slots.find(module, options.uri());
+            }
             TokenInfo info = Slots.describe(slot);
             List<MechanismInfo> mechanisms = Slots.mechanisms(module, slot.getSlotID());
             try {

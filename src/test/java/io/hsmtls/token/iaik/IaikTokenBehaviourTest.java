@@ -123,6 +123,20 @@ class IaikTokenBehaviourTest {
     }
 
     @Test
+    void tokenCreatedAfterTheModuleWasLoaded_isFound_whenTheModuleIsNotShared() {
+        // The class's token keeps the module loaded: a token made now is not in SoftHSM's slot list.
+        SoftHsm late = SoftHsm.create();
+        Pkcs11Uri u = uri(late.tokenUri());
+        assertThrows(TokenNotFoundException.class, () -> IaikTokens.open(TokenOptions.of(u, null)));
+        token.close();
+        try (Token t = IaikTokens.open(TokenOptions.of(u, null))) {
+            assertEquals(late.label(), t.info().label());
+        } finally {
+            open();
+        }
+    }
+
+    @Test
     void missingModulePath_namesTheFile() {
         Pkcs11Uri u = uri("pkcs11:token=x?module-path=/nonexistent/libnothing.so");
         ModuleLoadException e = assertThrows(ModuleLoadException.class, () -> IaikTokens.open(TokenOptions.of(u, null)));
