@@ -90,6 +90,8 @@ public final class IaikToken implements Token {
     private final Optional<PinSource> pinSource;
     private final String loginKey;
     private volatile Pin contextPin;
+    /** Set once the token refused a PIN: from then on hsmtls presents no PIN to it again (a retry can lock it). */
+    private volatile LoginFailedException loginRefused;
     private volatile boolean loggedIn;
     private volatile boolean closed;
 
@@ -203,7 +205,11 @@ public final class IaikToken implements Token {
             } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
                 long c = e.getErrorCode();
                 if (c != Ckr.CKR_USER_ALREADY_LOGGED_IN) {
-                    throw loginFailure(e, "C_Login (CKU_USER)");
+                    TokenException te = loginFailure(e, "C_Login (CKU_USER)");
+                    if (te instanceof LoginFailedException lf) {
+                        loginRefused = lf;
+                    }
+                    throw te;
                 }
             }
             if (first) {
@@ -269,6 +275,10 @@ public final class IaikToken implements Token {
      * PKCS#11 v2.40 §5.6 requires for CKA_ALWAYS_AUTHENTICATE keys. Never retried.
      */
     void contextLogin(SessionPool.Lease s, String keyName) {
+        LoginFailedException refused = loginRefused;
+        if (refused != null) {
+            throw refused;
+        }
         char[] chars = null;
         Pin reread = null;
         Pin cached = contextPin;
@@ -290,8 +300,9 @@ public final class IaikToken implements Token {
             raw.C_Login(s.handle, PKCS11Constants.CKU_CONTEXT_SPECIFIC, chars, utf8);
         } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
             TokenException te = loginFailure(e, "C_Login (CKU_CONTEXT_SPECIFIC) for key " + keyName);
-            if (te instanceof LoginFailedException) {
-                // The PIN is wrong now (changed?): forget it so hsmtls cannot try it again.
+            if (te instanceof LoginFailedException lf) {
+                // The PIN is wrong now (changed?): forget it, and present no PIN to this token again.
+                loginRefused = lf;
                 Pin p = contextPin;
                 contextPin = null;
                 if (p != null) {
@@ -411,7 +422,8 @@ public final class IaikToken implements Token {
      * gone too, so rebuild them (without a second C_Finalize).
      */
     private void followModule() {
-        if (module.generation() != moduleGeneration && !closed) {
+        // Only on first notice: once down, recovery is up to recover() / auto recovery, not every caller.
+        if (module.generation() != moduleGeneration && !closed && health.up()) {
             try {
                 recover();
             } catch (TokenException e) {
@@ -437,6 +449,10 @@ public final class IaikToken implements Token {
      */
     public synchronized void recover() {
         ensureOpen();
+        LoginFailedException refused = loginRefused;
+        if (refused != null) {
+            throw refused;
+        }
         if (health.up() && module.generation() == moduleGeneration) {
             return;
         }

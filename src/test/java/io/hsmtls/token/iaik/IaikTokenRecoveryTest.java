@@ -84,4 +84,26 @@ class IaikTokenRecoveryTest {
             assertTrue(notices.stream().anyMatch(n -> n.contains("recovered")), notices.toString());
         }
     }
+
+    @Test
+    void pinChangedWhileDown_recoveryLogsInOnce_thenNeverAgain() throws Exception {
+        SoftHsm other = IaikTokenRecoveryTest.spare;
+        java.nio.file.Path pinFile = other.workDir().resolve("changing-" + other.label() + ".pin");
+        java.nio.file.Files.writeString(pinFile, SoftHsm.USER_PIN + "\n");
+        Pkcs11Uri u = Pkcs11Uri.parse("pkcs11:token=" + other.label() + "?module-path=" + SoftHsm.modulePath()
+                + "&pin-source=file:" + pinFile);
+        long before;
+        try (IaikToken t = IaikTokens.open(TokenOptions.of(u, null), m -> { })) {
+            java.nio.file.Files.writeString(pinFile, "999999\n");
+            t.health().markDown(TokenUnavailableException.Reason.DOWN, "test");
+            before = IaikTokens.userLoginAttempts();
+            io.hsmtls.token.LoginFailedException e = assertThrows(io.hsmtls.token.LoginFailedException.class, t::recover);
+            assertEquals("CKR_PIN_INCORRECT", e.ckr());
+            assertThrows(io.hsmtls.token.LoginFailedException.class, t::recover);
+            assertEquals(1, IaikTokens.userLoginAttempts() - before, "the refused PIN was presented once");
+        }
+    }
+
+    @RegisterExtension
+    static SoftHsm spare = new SoftHsm();
 }
