@@ -57,7 +57,11 @@ final class SessionPool {
 
     Lease acquire(Duration timeout) throws org.xipki.pkcs11.wrapper.PKCS11Exception {
         if (closed) {
-            throw new TokenUnavailableException(token, TokenUnavailableException.Reason.CLOSED, null, "the token was closed");
+            throw abandoned
+                    ? new TokenUnavailableException(token, TokenUnavailableException.Reason.DOWN, null,
+                            "the token was re-initialised while this operation waited; try again")
+                    : new TokenUnavailableException(token, TokenUnavailableException.Reason.CLOSED, null,
+                            "the token was closed");
         }
         try {
             if (!permits.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
