@@ -288,6 +288,18 @@ class IaikTokenBehaviourTest {
     }
 
     @Test
+    void publicKey_comesFromTheCertificate_orTheRsaPrivateKey_whenThePublicObjectIsGone() throws Exception {
+        TokenKey ec = token.generateKeyPair(KeyType.EC_P256, "pub-from-cert", Optional.empty(), false);
+        token.storeCertificate(ec, TestCertificates.selfSigned(ec, "pub-from-cert"), false);
+        token.delete(uri("pkcs11:object=pub-from-cert;type=public"));
+        assertEquals(ec.info().publicKey(), token.key(ec.uri()).info().publicKey());
+
+        TokenKey rsa = token.generateKeyPair(KeyType.RSA_2048, "pub-from-private", Optional.empty(), false);
+        token.delete(uri("pkcs11:object=pub-from-private;type=public"));
+        assertEquals(rsa.info().publicKey(), token.key(rsa.uri()).info().publicKey());
+    }
+
+    @Test
     void delete_removesWhatTheUriNames() {
         TokenKey key = token.generateKeyPair(KeyType.EC_P256, "to-delete", Optional.empty(), false);
         List<TokenObject> gone = token.delete(uri("pkcs11:object=to-delete;type=public"));
