@@ -156,7 +156,7 @@ public final class IaikToken implements Token {
             } catch (io.hsmtls.token.TokenNotFoundException e) {
                 // Some modules (SoftHSM) list only the tokens that existed at C_Initialize. When nobody
                 // else in this process uses the module, initialise it again once and look again.
-                if (e.ambiguous() || module.users() > 1) {
+                if (e.ambiguous() || module.users() > 1 || !module.ownsInitialization()) {
                     throw e;
                 }
                 module.reinitialize(module.generation());
