@@ -217,6 +217,21 @@ class IaikTokenBehaviourTest {
     }
 
     @Test
+    void twoKeysWithOneLabel_isAmbiguous_andTheIdPicksOne() {
+        TokenKey ours = token.generateKeyPair(KeyType.EC_P256, "twin", Optional.empty(), false);
+        // Another tool happily makes a second key with the same label.
+        SoftHsm.run(List.of("pkcs11-tool", "--module", SoftHsm.modulePath().toString(), "--token-label", hsm.label(),
+                "--login", "--pin", SoftHsm.USER_PIN, "--keypairgen", "--key-type", "EC:prime256v1", "--label", "twin",
+                "--id", "7717"));
+        KeyNotFoundException e = assertThrows(KeyNotFoundException.class, () -> token.key(uri("pkcs11:object=twin")));
+        assertTrue(e.getMessage().startsWith("several private keys match 'pkcs11:object=twin'; add object= or id= to pick one of: "),
+                e.getMessage());
+        assertTrue(e.candidates().stream().anyMatch(c -> c.contains("id 7717")), e.candidates().toString());
+        assertEquals(ours.info().publicKey(), token.key(ours.uri()).info().publicKey(), "object+id is unique");
+        assertEquals("7717", token.key(uri("pkcs11:object=twin;id=%77%17")).info().id().hex());
+    }
+
+    @Test
     void existingLabel_isRefused_unlessOverwrite() {
         TokenKey first = token.generateKeyPair(KeyType.EC_P256, "twice", Optional.empty(), false);
         ObjectExistsException e = assertThrows(ObjectExistsException.class,
