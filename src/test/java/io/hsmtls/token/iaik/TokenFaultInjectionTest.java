@@ -105,7 +105,7 @@ class TokenFaultInjectionTest {
         assertTrue(failed.startsWith("FAILED CKR_DEVICE_ERROR"), failed);
         assertTrue(failed.contains("hsmtls marks it down and re-initialises it"), failed);
         long ms = Long.parseLong(failed.split(" ")[2]);
-        assertTrue(ms < 1500, "fails fast: " + failed);
+        assertTrue(ms < 1000, "fails fast: " + failed);
 
         // 2. It comes back by itself: auto recovery reconnects through the server, which starts a new worker.
         String ok = retryUntilOk(15);
@@ -122,7 +122,7 @@ class TokenFaultInjectionTest {
         assertTrue(dms >= 1400 && dms < 4000, "returned at the deadline: " + deadline);
         String fast = ask("sign");
         assertTrue(fast.startsWith("UNAVAILABLE DOWN"), fast);
-        assertTrue(Long.parseLong(fast.split(" ")[2]) < 200, "fails fast while down: " + fast);
+        assertTrue(Long.parseLong(fast.split(" ")[2]) < 500, "fails fast while down: " + fast);
         // 4. Resume it (the stuck call completes), and the token recovers again.
         stopProcess(hung.pid(), "CONT");
         assertTrue(retryUntilOk(15).startsWith("OK"));
