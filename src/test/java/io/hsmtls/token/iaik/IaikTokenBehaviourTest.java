@@ -417,7 +417,7 @@ class IaikTokenBehaviourTest {
                     () -> key.sign(SignatureScheme.RSA_PKCS1_SHA256, new byte[] {1}));
             assertEquals(TokenUnavailableException.Reason.DOWN, down.reason());
             assertNotNull(down.since());
-            assertTrue(System.nanoTime() - start < 50_000_000L, "fails fast");
+            assertTrue(System.nanoTime() - start < 500_000_000L, "fails fast");
             assertTrue(t.stats().rejected() >= 2);
             // The recovery seam: marking it up lets calls through again.
             t.health().markUp();
