@@ -82,6 +82,12 @@ public final class IaikToken implements Token {
     private volatile Lane lane;
     private final int poolSize;
     private volatile long moduleGeneration;
+    /**
+     * The module generation recovery last saw: re-initialise only if nobody has since. After a
+     * failed attempt it is the generation that attempt made, so the next attempt initialises again
+     * (a module re-initialised while its server was away shows no token until it is again).
+     */
+    private volatile long reinitSeen;
     private volatile Thread recoverer;
     private volatile Duration recoveryFirst;
     private volatile Duration recoveryMax;
@@ -122,6 +128,7 @@ public final class IaikToken implements Token {
         this.pool = newPool();
         this.lane = new Lane(info.label(), poolSize, options.maxPending());
         this.moduleGeneration = module.generation();
+        this.reinitSeen = moduleGeneration;
         this.pinSource = options.pin().or(() -> PinSource.of(options.uri()));
         this.loginKey = module.path() + "#" + slot.getSlotID();
     }
@@ -457,7 +464,20 @@ public final class IaikToken implements Token {
             return;
         }
         boolean hung = health.downReason() == TokenUnavailableException.Reason.DEADLINE;
-        module.reinitialize(moduleGeneration);
+        try {
+            rebuild(hung);
+        } catch (RuntimeException e) {
+            reinitSeen = module.generation();
+            throw e;
+        }
+        moduleGeneration = module.generation();
+        reinitSeen = moduleGeneration;
+        reinitializations.incrementAndGet();
+        health.markUp();
+    }
+
+    private void rebuild(boolean hung) {
+        module.reinitialize(reinitSeen);
         pool.abandon();
         Slot newSlot = Slots.find(module, options.uri());
         Session newAnchor;
@@ -477,9 +497,6 @@ public final class IaikToken implements Token {
         if (info.loginRequired()) {
             loginWith(recoveryPin(), false);
         }
-        moduleGeneration = module.generation();
-        reinitializations.incrementAndGet();
-        health.markUp();
     }
 
     private Pin recoveryPin() {

@@ -60,7 +60,7 @@ class TokenFaultInjectionTest {
     }
 
     @Test
-    void workerKilled_failsFast_thenRecoversWithoutRestart_andHungWorkerHitsTheDeadline() throws Exception {
+    void workerKilled_hungWorker_serverRestart_eachFailsFastThenRecoversWithoutRestartingHsmtls() throws Exception {
         if (!Files.exists(CLIENT_MODULE) || !Files.isExecutable(Path.of("/usr/bin/p11-kit"))) {
             fail("p11-kit and its client module are needed: apt-get install p11-kit p11-kit-modules");
         }
@@ -70,10 +70,7 @@ class TokenFaultInjectionTest {
         }
         Path socket = hsm.workDir().resolve("p11-" + ProcessHandle.current().pid() + ".sock");
         Files.deleteIfExists(socket);
-        server = start(new ProcessBuilder("p11-kit", "server", "-f", "--provider", SoftHsm.modulePath().toString(),
-                "-n", socket.toString(), "pkcs11:token=" + hsm.label()).redirectErrorStream(true)
-                .redirectOutput(hsm.workDir().resolve("p11-kit-server.log").toFile()));
-        waitFor(() -> Files.exists(socket), "p11-kit server socket");
+        server = startServer(socket);
 
         String keyUri = "pkcs11:token=" + hsm.label() + ";object=outage?module-path=" + CLIENT_MODULE
                 + "&pin-source=file:" + hsm.pinFile();
@@ -128,9 +125,29 @@ class TokenFaultInjectionTest {
         assertTrue(retryUntilOk(15).startsWith("OK"));
         assertTrue(ask("stats").contains("reinit=2"));
 
+        // 5. The server itself dies: the token is gone until it is restarted; then hsmtls finds it again.
+        server.descendants().forEach(ProcessHandle::destroyForcibly);
+        server.destroyForcibly();
+        server.onExit().get(5, TimeUnit.SECONDS);
+        String gone = ask("sign");
+        assertTrue(gone.startsWith("FAILED CKR_") || gone.startsWith("UNAVAILABLE"), gone);
+        Thread.sleep(1000);
+        assertTrue(ask("sign").startsWith("UNAVAILABLE"), "still down while the server is away");
+        Files.deleteIfExists(socket);
+        server = startServer(socket);
+        assertTrue(retryUntilOk(20).startsWith("OK"), "back after the server restart");
+
         childIn.write("quit\n");
         childIn.flush();
         expectLine("BYE", 10);
+    }
+
+    private Process startServer(Path socket) throws Exception {
+        Process p = start(new ProcessBuilder("p11-kit", "server", "-f", "--provider", SoftHsm.modulePath().toString(),
+                "-n", socket.toString(), "pkcs11:token=" + hsm.label()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(hsm.workDir().resolve("p11-kit-server.log").toFile())));
+        waitFor(() -> Files.exists(socket), "p11-kit server socket");
+        return p;
     }
 
     private Process start(ProcessBuilder pb) throws IOException {
