@@ -64,6 +64,8 @@ public final class IaikToken implements Token {
     static final long CKO_PUBLIC_KEY = PKCS11Constants.CKO_PUBLIC_KEY;
     static final long CKO_PRIVATE_KEY = PKCS11Constants.CKO_PRIVATE_KEY;
     private static final SecureRandom RANDOM = new SecureRandom();
+    static final Duration DEFAULT_RECOVERY_FIRST = Duration.ofSeconds(1);
+    static final Duration DEFAULT_RECOVERY_MAX = Duration.ofSeconds(30);
     /** Tokens logged in per module and slot: the last one to close logs out. */
     private static final Map<String, Integer> LOGINS = new LinkedHashMap<>();
     /** Every C_Login(CKU_USER) this process made, successful or not: proves a wrong PIN is tried once. */
@@ -178,6 +180,12 @@ public final class IaikToken implements Token {
             }
             IaikToken token = new IaikToken(module, slot, options, info, mechanisms, anchor, notices);
             token.login();
+            token.health.onChange(h -> {
+                if (!h.up() && token.recoveryFirst != null) {
+                    token.startRecoverer();
+                }
+            });
+            token.enableAutoRecovery(DEFAULT_RECOVERY_FIRST, DEFAULT_RECOVERY_MAX);
             return token;
         } catch (RuntimeException e) {
             if (anchor != null) {
@@ -523,18 +531,26 @@ public final class IaikToken implements Token {
     /**
      * Recovers by itself after the token is marked down: a platform thread tries {@link #recover()}
      * after {@code first}, then at doubling intervals up to {@code max}, until it works or the token
-     * is closed. A refused PIN stops it for good (a retry could lock the card).
+     * is closed. A refused PIN stops it for good (a retry could lock the card). On by default
+     * (1 s, then up to 30 s); this changes the intervals.
      */
     public void enableAutoRecovery(Duration first, Duration max) {
-        this.recoveryFirst = first;
+        if (first.isNegative() || first.isZero() || max.compareTo(first) < 0) {
+            throw new IllegalArgumentException("auto recovery intervals: first " + first + " must be > 0 and <= max " + max);
+        }
         this.recoveryMax = max;
-        health.onChange(h -> {
-            if (!h.up()) {
-                startRecoverer();
-            }
-        });
+        this.recoveryFirst = first;
         if (!health.up()) {
             startRecoverer();
+        }
+    }
+
+    /** Leaves a token that went down down until {@link #recover()} is called (tests, or an operator's choice). */
+    public void disableAutoRecovery() {
+        this.recoveryFirst = null;
+        Thread r = recoverer;
+        if (r != null) {
+            r.interrupt();
         }
     }
 
@@ -544,7 +560,7 @@ public final class IaikToken implements Token {
         }
         recoverer = Thread.ofPlatform().daemon(true).name("hsmtls-token-recovery-" + info.label()).start(() -> {
             Duration wait = recoveryFirst;
-            while (!closed && !health.up()) {
+            while (!closed && !health.up() && recoveryFirst != null) {
                 try {
                     Thread.sleep(wait);
                 } catch (InterruptedException e) {
@@ -562,8 +578,9 @@ public final class IaikToken implements Token {
                             + wait.multipliedBy(2).toMillis() + " ms");
                 }
                 wait = wait.multipliedBy(2);
-                if (wait.compareTo(recoveryMax) > 0) {
-                    wait = recoveryMax;
+                Duration max = recoveryMax;
+                if (wait.compareTo(max) > 0) {
+                    wait = max;
                 }
             }
         });
