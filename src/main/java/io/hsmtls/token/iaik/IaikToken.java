@@ -573,6 +573,11 @@ public final class IaikToken implements Token {
                 } catch (LoginFailedException e) {
                     notices.accept("token '" + info.label() + "' stays down: " + e.getMessage());
                     return;
+                } catch (io.hsmtls.token.TokenNotFoundException e) {
+                    health.stillDown(TokenUnavailableException.Reason.NOT_PRESENT, "the token is not present ("
+                            + e.getMessage() + ")");
+                    notices.accept("token '" + info.label() + "' still down: " + e.getMessage() + "; next try in "
+                            + wait.multipliedBy(2).toMillis() + " ms");
                 } catch (TokenException | IllegalStateException e) {
                     notices.accept("token '" + info.label() + "' still down: " + e.getMessage() + "; next try in "
                             + wait.multipliedBy(2).toMillis() + " ms");

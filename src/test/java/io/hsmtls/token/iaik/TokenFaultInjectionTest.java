@@ -131,8 +131,10 @@ class TokenFaultInjectionTest {
         server.onExit().get(5, TimeUnit.SECONDS);
         String gone = ask("sign");
         assertTrue(gone.startsWith("FAILED CKR_") || gone.startsWith("UNAVAILABLE"), gone);
-        Thread.sleep(1000);
-        assertTrue(ask("sign").startsWith("UNAVAILABLE"), "still down while the server is away");
+        Thread.sleep(1500);
+        String absent = ask("sign");
+        assertTrue(absent.startsWith("UNAVAILABLE NOT_PRESENT"), "still down while the server is away: " + absent);
+        assertTrue(absent.contains("the token is not present"), absent);
         Files.deleteIfExists(socket);
         server = startServer(socket);
         assertTrue(retryUntilOk(20).startsWith("OK"), "back after the server restart");
