@@ -102,6 +102,7 @@ public final class IaikToken implements Token {
     private volatile LoginFailedException loginRefused;
     private volatile boolean loggedIn;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
 
     final AtomicLong signs = new AtomicLong();
     final AtomicLong decrypts = new AtomicLong();
@@ -1014,12 +1015,11 @@ public final class IaikToken implements Token {
 
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
+        // Not the monitor recover() holds: closing must not wait for a recovery stuck in the module.
+        if (!closing.compareAndSet(false, true)) {
+            return;
         }
+        closed = true;
         lane.shutdown();
         pool.closeAll();
         Thread r = recoverer;
