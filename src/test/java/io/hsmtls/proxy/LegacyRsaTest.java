@@ -159,7 +159,10 @@ class LegacyRsaTest {
                 pm[1] = 3;
                 return new JceTlsSecret(this, pm) {
                     @Override
-                    public synchronized byte[] encrypt(TlsEncryptor encryptor) {
+                    public synchronized byte[] encrypt(TlsEncryptor encryptor) throws IOException {
+                        if (kind.equals("proper")) {
+                            return super.encrypt(encryptor);
+                        }
                         return variant(kind, pub).apply(pm);
                     }
                 };
@@ -207,6 +210,13 @@ class LegacyRsaTest {
                 kind + ": only after Finished, and the same for every kind");
         ConnectionRecord rec = ServeMatrixTest.awaitRecordIn(f, before);
         assertTrue(rec.outcome().startsWith("handshake failed: bad_record_mac sent"), kind + ": " + rec.line());
+        assertTrue(f.token.stats().up(), kind + ": hostile input must not take the token down");
+        assertEquals(null, hostileHandshake("proper"), kind + ": the next honest client still gets through");
+    }
+
+    @Test
+    void bcClient_properPremaster_handshakeSucceeds() throws Exception {
+        assertEquals(null, hostileHandshake("proper"));
     }
 
     @Test
@@ -225,6 +235,10 @@ class LegacyRsaTest {
             byte[] b = d.premaster(c, 3, 3);
             assertEquals(48, a.length, kind);
             assertFalse(java.util.Arrays.equals(a, b), kind + ": a fresh random premaster each time");
+            // A token error on the bad input must not poison the next decryption on that session.
+            byte[] em2 = block(k, new int[] {3, 3}, 48, false, 0, 2);
+            assertArrayEquals(java.util.Arrays.copyOfRange(em2, k - 48, k), d.premaster(rawRsa(pub, em2), 3, 3),
+                    "good premaster after " + kind);
         }
     }
 }

@@ -44,7 +44,7 @@ class ChainValidatorTest {
     }
 
     @Test
-    void serverEku_forClientAuth_rejectedAsBadUsage() {
+    void serverEku_forClientAuth_rejectedAsBadUsage() throws Exception {
         TestPki.Held leaf = ROOT.leaf("CN=server").serverAuth().generate();
         var e = assertThrows(CertificateRejectedException.class, () -> CLIENTS.validate(leaf.chain()));
         assertEquals(CertificateRejectedException.Reason.BAD_USAGE, e.reason());
