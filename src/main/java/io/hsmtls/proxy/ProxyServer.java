@@ -24,7 +24,7 @@ import java.util.function.Consumer;
  * sides. Limits: connections at once (excess connections are closed at accept), the handshake
  * timeout (in the handshaker's settings), the idle timeout. {@link #shutdown(Duration)} stops
  * accepting and lets open connections drain up to a deadline. Each connection ends with one
- * {@link ConnectionRecord}, logged on {@code io.hsmtls.connection} and given to the listener.
+ * {@link ConnectionRecord}, given to the listener (by default logged on {@code io.hsmtls.connection}).
  */
 public final class ProxyServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.hsmtls.connection");
@@ -48,7 +48,7 @@ public final class ProxyServer implements AutoCloseable {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.handshaker = Objects.requireNonNull(handshaker, "handshaker");
         this.limits = Objects.requireNonNull(limits, "limits");
-        this.listener = listener == null ? r -> { } : listener;
+        this.listener = listener == null ? ProxyServer::log : listener;
         this.slots = new Semaphore(limits.maxConnections());
     }
 
@@ -168,8 +168,12 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    private void emit(ConnectionRecord r) {
+    /** The default connection log: one INFO line on {@code io.hsmtls.connection}. */
+    public static void log(ConnectionRecord r) {
         LOG.log(System.Logger.Level.INFO, r.line());
+    }
+
+    private void emit(ConnectionRecord r) {
         try {
             listener.accept(r);
         } catch (RuntimeException e) {

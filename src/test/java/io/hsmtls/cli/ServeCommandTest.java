@@ -130,4 +130,57 @@ class ServeCommandTest {
         ServeCommand.stopForTests.countDown();
         assertEquals(0, run.get(20, TimeUnit.SECONDS), err.toString());
     }
+
+    /** A real process and a real SIGTERM: stops accepting, lets the open connection finish, exits. */
+    @Test
+    void sigterm_drainsOpenConnection_andExits() throws Exception {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        try (java.net.ServerSocket backend = new java.net.ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+            ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", cp, "io.hsmtls.cli.Main", "serve",
+                    "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:" + backend.getLocalPort(),
+                    "--key", hsm.keyUri("web"), "--drain-timeout", "10").redirectErrorStream(true);
+            Process p = pb.start();
+            try {
+                java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                        StandardCharsets.UTF_8));
+                String line = r.readLine();
+                StringBuilder seen = new StringBuilder();
+                while (line != null && !line.startsWith("hsmtls: listening on")) {
+                    seen.append(line).append('\n');
+                    line = r.readLine();
+                }
+                assertTrue(line != null, "listening line; output:\n" + seen);
+                Matcher m = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) ").matcher(line);
+                assertTrue(m.find(), line);
+                int port = Integer.parseInt(m.group(1));
+                javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+                java.security.KeyStore ts = java.security.KeyStore.getInstance("PKCS12");
+                ts.load(null, null);
+                ts.setCertificateEntry("ca", ca.certificate());
+                javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+                tmf.init(ts);
+                ctx.init(null, tmf.getTrustManagers(), null);
+                try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket("localhost", port)) {
+                    s.getOutputStream().write('x');
+                    s.getOutputStream().flush();
+                    try (java.net.Socket b = backend.accept()) {
+                        assertEquals('x', b.getInputStream().read());
+                        // kill(1), not Process.destroy(): destroy also closes our end of its output
+                        SoftHsm.run(List.of("kill", "-TERM", Long.toString(p.pid())));
+                        Thread.sleep(500);
+                        assertTrue(p.isAlive(), "still draining the open connection");
+                        b.getOutputStream().write("bye".getBytes(StandardCharsets.US_ASCII));
+                    }
+                    assertEquals("bye", new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII));
+                }
+                assertTrue(p.waitFor(10, TimeUnit.SECONDS), "exits after the drain");
+                String rest = r.lines().collect(java.util.stream.Collectors.joining("\n"));
+                assertTrue(rest.contains("stopped on signal"), rest);
+                assertTrue(rest.contains("in=1 out=3"), "connection log line: " + rest);
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
 }
