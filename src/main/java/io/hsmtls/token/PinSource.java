@@ -156,6 +156,11 @@ public sealed interface PinSource {
             }
             return new FromFile(Path.of(rest));
         }
+        if (value.startsWith("|")) {
+            // RFC 7512 lets pin-source name a program ("|/usr/bin/pinentry"); hsmtls runs no programs for PINs.
+            throw new PinUnavailableException("pin-source " + value,
+                    "running a program for the PIN is not supported; use a file (pin-source=file:/etc/hsmtls/pin)");
+        }
         if (value.contains(":") && !value.startsWith("/")) {
             throw new PinUnavailableException("pin-source " + value,
                     "only file: pin sources are supported (e.g. pin-source=file:/etc/hsmtls/pin)");

@@ -75,8 +75,7 @@ public final class IaikTokenKey implements TokenKey {
         Session s = lease.session;
         AttributeVector a = s.getAttrValues(h, PKCS11Constants.CKA_KEY_TYPE, PKCS11Constants.CKA_ID,
                 PKCS11Constants.CKA_LABEL, PKCS11Constants.CKA_SENSITIVE, PKCS11Constants.CKA_EXTRACTABLE,
-                PKCS11Constants.CKA_ALWAYS_AUTHENTICATE, PKCS11Constants.CKA_SIGN, PKCS11Constants.CKA_DECRYPT,
-                PKCS11Constants.CKA_ALLOWED_MECHANISMS);
+                PKCS11Constants.CKA_ALWAYS_AUTHENTICATE, PKCS11Constants.CKA_SIGN, PKCS11Constants.CKA_DECRYPT);
         Long keyType = a.keyType();
         byte[] idBytes = a.id();
         KeyId id = idBytes == null || idBytes.length == 0 ? null : KeyId.of(idBytes);
@@ -142,7 +141,8 @@ public final class IaikTokenKey implements TokenKey {
             bits = curve == null ? 0 : Der.curveBits(curve);
         }
 
-        long[] allowed = a.allowedMechanisms();
+        long[] allowed = allowedMechanisms(token, lease, h, alg, Boolean.TRUE.equals(a.sign()),
+                Boolean.TRUE.equals(a.decrypt()));
         Set<Long> allowedCodes = null;
         Set<Mechanism> known = EnumSet.noneOf(Mechanism.class);
         if (allowed != null && allowed.length > 0) {
@@ -156,6 +156,44 @@ public final class IaikTokenKey implements TokenKey {
                 Boolean.TRUE.equals(a.extractable()), Boolean.TRUE.equals(a.alwaysAuthenticate()),
                 Boolean.TRUE.equals(a.sign()), Boolean.TRUE.equals(a.decrypt()), known);
         return new IaikTokenKey(token, info, allowedCodes == null ? null : Set.copyOf(allowedCodes), cert, h, modulusBytes);
+    }
+
+    /**
+     * CKA_ALLOWED_MECHANISMS, or null when the attribute is absent or empty (the key is not
+     * restricted). The wrapper's JNI layer decodes this array attribute as a single CK_ULONG and
+     * drops every mechanism after the first, so for a restricted key each mechanism hsmtls uses is
+     * checked by the token itself: an operation is initialised with it on a throw-away session
+     * (C_SignInit/C_DecryptInit refuse a mechanism the key does not allow).
+     */
+    static long[] allowedMechanisms(IaikToken token, SessionPool.Lease lease, long h, KeyAlgorithm alg,
+                                    boolean canSign, boolean canDecrypt) {
+        Object v;
+        try {
+            AttributeVector av = lease.session.getAttrValues(h, PKCS11Constants.CKA_ALLOWED_MECHANISMS);
+            var attr = av.getAttribute(PKCS11Constants.CKA_ALLOWED_MECHANISMS);
+            v = attr == null || attr.getCkAttribute() == null ? null : attr.getCkAttribute().pValue;
+        } catch (PKCS11Exception | RuntimeException e) {
+            return null;
+        }
+        if (v instanceof long[] arr) {
+            return arr.length == 0 ? null : arr;
+        }
+        if (!(v instanceof Long first)) {
+            return null;
+        }
+        Set<Long> allowed = new java.util.TreeSet<>();
+        allowed.add(first);
+        List<Mechanism> candidates = switch (alg) {
+            case RSA -> List.of(Mechanism.CKM_RSA_PKCS, Mechanism.CKM_RSA_PKCS_PSS, Mechanism.CKM_RSA_X_509);
+            case EC -> List.of(Mechanism.CKM_ECDSA);
+            case ED25519 -> List.of(Mechanism.CKM_EDDSA);
+        };
+        for (Mechanism m : candidates) {
+            if (m.code() != first && token.supports(m) && token.probeInit(h, m, canSign, canDecrypt)) {
+                allowed.add(m.code());
+            }
+        }
+        return allowed.stream().mapToLong(Long::longValue).toArray();
     }
 
     private static PublicKey readPublicKey(Session s, long h, KeyAlgorithm alg, String curve) throws PKCS11Exception {
@@ -446,9 +484,24 @@ public final class IaikTokenKey implements TokenKey {
             throw new KeyNotFoundException(uri, List.of(found.length == 0 ? "(the key is no longer on the token)"
                     : "(" + found.length + " keys now share this CKA_ID)"), found.length > 1);
         }
+        if (handleGeneration != gen && info.id() != null && info.publicKey() != null) {
+            // Found again after the token came back: it must still be the same key pair.
+            long[] pubs = IaikToken.findObjects(s.session,
+                    new AttributeVector().class_(IaikToken.CKO_PUBLIC_KEY).id(info.id().bytes()), 1);
+            PublicKey now = pubs.length == 0 ? null : readPublicKey(s.session, pubs[0], info.algorithm(), info.curve());
+            if (now != null && !Arrays.equals(now.getEncoded(), info.publicKey().getEncoded())) {
+                throw new KeyNotFoundException(uri, List.of("(after the token came back, the key with this CKA_ID"
+                        + " has a different public key: refusing to use it)"), false);
+            }
+        }
         handle = found[0];
         handleGeneration = gen;
         return found[0];
+    }
+
+    /** Tests: pretend the cached handle went stale. */
+    void setHandleForTest(long h) {
+        handle = h;
     }
 
     void forgetHandle() {

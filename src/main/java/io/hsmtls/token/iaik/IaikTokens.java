@@ -44,6 +44,9 @@ public final class IaikTokens {
         SharedModule m = SharedModule.acquire(ModuleResolver.resolve(uri, module));
         try {
             List<TokenInfo> out = new ArrayList<>();
+            if (Slots.libraryMismatch(m, uri) != null) {
+                return List.of();
+            }
             for (Slot slot : Slots.all(m)) {
                 TokenInfo info = Slots.describe(slot);
                 if (Slots.matches(uri, info, slot)) {
@@ -75,6 +78,15 @@ public final class IaikTokens {
         } finally {
             m.release();
         }
+    }
+
+    /**
+     * C_Login(CKU_USER) calls made by this process so far, including failed ones. A failed open
+     * leaves no Token to ask for {@link io.hsmtls.token.TokenStats#userLogins()}; this counter lets
+     * tests and audits check that a wrong PIN was presented exactly once.
+     */
+    public static long userLoginAttempts() {
+        return IaikToken.LOGIN_ATTEMPTS.sum();
     }
 
     static TokenNotFoundException notFound(Pkcs11Uri uri, List<TokenInfo> found, boolean ambiguous) {
