@@ -1,5 +1,10 @@
 package io.hsmtls.cli;
 
+import io.hsmtls.provision.DistinguishedNames;
+import io.hsmtls.provision.ProvisionException;
+import io.hsmtls.provision.SubjectAltName;
+import io.hsmtls.token.KeyId;
+import io.hsmtls.token.KeyType;
 import io.hsmtls.token.TokenException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,6 +18,8 @@ import java.nio.file.NoSuchFileException;
 import java.security.GeneralSecurityException;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.Callable;
+import org.bouncycastle.asn1.x500.X500Name;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -30,7 +37,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
 @Command(name = "hsmtls", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A TLS endpoint whose private keys never leave a PKCS#11 token.",
         footer = {"", "Exit codes: 0 ok, 1 operation failed, 2 usage error."})
-public final class Main implements Runnable {
+public final class Main implements Callable<Integer> {
     public static final int OK = 0;
     public static final int FAILED = 1;
     public static final int USAGE = 2;
@@ -41,6 +48,9 @@ public final class Main implements Runnable {
      */
     static final List<Class<?>> SUBCOMMANDS = List.of(
             TokenCommand.class,
+            KeyCommand.class,
+            CsrCommand.class,
+            CertCommand.class,
             ServeCommand.class
     );
 
@@ -58,10 +68,11 @@ public final class Main implements Runnable {
         return io;
     }
 
+    /** "hsmtls" alone: nothing to do, so show what there is to do, as a usage error. */
     @Override
-    public void run() {
-        // "hsmtls" alone: show what there is to do.
-        new CommandLine(this).usage(io.out());
+    public Integer call() {
+        commandLine(io).usage(io.err());
+        return USAGE;
     }
 
     public static void main(String[] args) {
@@ -97,6 +108,11 @@ public final class Main implements Runnable {
         for (Class<?> c : SUBCOMMANDS) {
             cl.addSubcommand(c);
         }
+        // Values are parsed once, here at the edge; a converter's IllegalArgumentException is a usage error.
+        cl.registerConverter(KeyType.class, converter(KeyType::fromCliName));
+        cl.registerConverter(KeyId.class, converter(KeyId::ofHex));
+        cl.registerConverter(SubjectAltName.class, converter(SubjectAltName::parse));
+        cl.registerConverter(X500Name.class, converter(DistinguishedNames::parse));
         cl.setOut(io.out());
         cl.setErr(io.err());
         cl.setCaseInsensitiveEnumValuesAllowed(true);
@@ -105,10 +121,26 @@ public final class Main implements Runnable {
         return cl;
     }
 
+    /** Lets picocli quote our own message ("what is wrong, what to write") instead of its generic one. */
+    private static <T> CommandLine.ITypeConverter<T> converter(java.util.function.Function<String, T> parse) {
+        return value -> {
+            try {
+                return parse.apply(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        };
+    }
+
     private static int usageError(ParameterException e, String[] args) {
         CommandLine cl = e.getCommandLine();
         PrintWriter err = cl.getErr();
-        err.println("hsmtls: " + e.getMessage());
+        String message = e.getMessage();
+        if (!cl.getSubcommands().isEmpty()
+                && message != null && message.startsWith("Missing required subcommand")) {
+            message += ": use one of " + String.join(", ", cl.getSubcommands().keySet());
+        }
+        err.println("hsmtls: " + message);
         UnmatchedArgumentException.printSuggestions(e, err);
         err.println("Try '" + cl.getCommandSpec().qualifiedName() + " --help' for more information.");
         return USAGE;
@@ -127,11 +159,10 @@ public final class Main implements Runnable {
         }
         int code;
         String message;
-        boolean expected = true;
         if (t instanceof IllegalArgumentException) {
             code = USAGE;
             message = t.getMessage();
-        } else if (t instanceof TokenException || t instanceof OperationFailedException
+        } else if (t instanceof TokenException || t instanceof OperationFailedException || t instanceof ProvisionException
                 || t instanceof GeneralSecurityException) {
             code = FAILED;
             message = t.getMessage();
@@ -140,7 +171,6 @@ public final class Main implements Runnable {
             message = describe(io2);
         } else {
             code = FAILED;
-            expected = false;
             message = "internal error (" + t.getClass().getName() + (t.getMessage() == null ? "" : ": "
                     + t.getMessage()) + ")" + (verbose(pr) ? "" : "; run again with --verbose for the stack trace");
         }

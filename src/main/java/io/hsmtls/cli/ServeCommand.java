@@ -117,7 +117,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
         Optional<ChainValidator> validator = clientCa == null ? Optional.empty()
                 : Optional.of(new ChainValidator(readPem(clientCa, "--client-ca"), ChainValidator.Purpose.CLIENT_AUTH));
 
-        try (Token token = Tokens.open(key.tokenOptions(false))) {
+        try (Token token = Tokens.open(io, key.tokenOptions(false))) {
             TokenKey tokenKey = token.key(key.key);
             List<X509Certificate> chain = fileChain.orElseGet(() -> tokenKey.certificate().map(List::of)
                     .orElseThrow(() -> new OperationFailedException("key " + tokenKey.uri() + " has no certificate "

@@ -1,6 +1,7 @@
 package io.hsmtls.cli;
 
 import io.hsmtls.token.MechanismInfo;
+import io.hsmtls.token.Pkcs11Uri;
 import io.hsmtls.token.TokenInfo;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,6 +45,10 @@ final class TokenCommand {
                     io.out().println("  no token present");
                     continue;
                 }
+                if (!t.flags().contains("CKF_TOKEN_INITIALIZED")) {
+                    io.out().println("  token not initialised (softhsm2-util --init-token, or the vendor's tool)");
+                    continue;
+                }
                 io.out().printf("  token:        %s%n", t.label());
                 io.out().printf("  manufacturer: %s%n", t.manufacturer());
                 io.out().printf("  model:        %s%n", t.model());
@@ -51,7 +56,7 @@ final class TokenCommand {
                 io.out().printf("  flags:        %s%n", String.join(" ", new TreeSet<>(t.flags())));
                 io.out().printf("  sessions:     %s of %s open (read-write %s of %s)%n", count(t.sessionCount()),
                         count(t.maxSessions()), count(t.rwSessionCount()), count(t.maxRwSessions()));
-                io.out().printf("  uri:          pkcs11:token=%s;serial=%s%n", t.label(), t.serial());
+                io.out().printf("  uri:          %s%n", uri(t));
             }
         }
     }
@@ -97,6 +102,11 @@ final class TokenCommand {
         return n == 0 ? "unlimited" : Long.toString(n);
     }
 
+    /** The URI that selects this token: label and serial, so two tokens with one label stay apart. */
+    static String uri(TokenInfo t) {
+        return Pkcs11Uri.any().withToken(t.label()).withSerial(t.serial()).toString();
+    }
+
     static Map<String, Object> toMap(TokenInfo t) {
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("slotId", t.slotId());
@@ -112,6 +122,7 @@ final class TokenCommand {
             o.put("maxSessions", t.maxSessions());
             o.put("rwSessionCount", t.rwSessionCount());
             o.put("maxRwSessions", t.maxRwSessions());
+            o.put("uri", uri(t));
         }
         return o;
     }

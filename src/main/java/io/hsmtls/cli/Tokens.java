@@ -4,28 +4,40 @@ import io.hsmtls.token.MechanismInfo;
 import io.hsmtls.token.Token;
 import io.hsmtls.token.TokenInfo;
 import io.hsmtls.token.TokenOptions;
+import io.hsmtls.token.iaik.IaikTokens;
 import java.util.List;
 
 /**
  * The one place the CLI reaches the PKCS#11 implementation ({@code token.iaik}); commands see only
  * the {@code token} interfaces.
  */
-final class Tokens {
+public final class Tokens {
     private Tokens() {
     }
 
-    /** Opens and logs in to the one token the options' URI selects. */
-    static Token open(TokenOptions options) {
-        return io.hsmtls.token.iaik.IaikTokens.open(options);
+    /** Opens and logs in to the one token the options' URI selects; notices go to the log. */
+    public static Token open(TokenOptions options) {
+        return IaikTokens.open(options);
     }
 
-    /** Every slot of the module the options name, with its token (no login). */
-    static List<TokenInfo> list(TokenOptions options) {
-        throw new UnsupportedOperationException("token implementation not merged yet");
+    /**
+     * Opens and logs in to the one token the options' URI selects. Notices for the person at the
+     * terminal (PIN pad, PIN-file warnings) go to standard error.
+     */
+    public static Token open(Io io, TokenOptions options) {
+        return IaikTokens.open(options, notice -> {
+            io.err().println("hsmtls: " + notice);
+            io.err().flush();
+        });
+    }
+
+    /** Every slot of the module the options name, with its token, filtered by the URI (no login). */
+    public static List<TokenInfo> list(TokenOptions options) {
+        return IaikTokens.listTokens(options.uri(), options.module());
     }
 
     /** The mechanisms of the one token the options select (no login). */
-    static List<MechanismInfo> mechanisms(TokenOptions options) {
-        throw new UnsupportedOperationException("token implementation not merged yet");
+    public static List<MechanismInfo> mechanisms(TokenOptions options) {
+        return IaikTokens.mechanisms(options.uri(), options.module());
     }
 }

@@ -24,6 +24,13 @@ class MainTest {
     }
 
     @Test
+    void noSubcommand_printsUsageAsUsageError() {
+        CliRun r = CliRun.of();
+        assertEquals(2, r.code(), r::toString);
+        assertTrue(r.err().contains("Usage: hsmtls"), r::toString);
+    }
+
+    @Test
     void unknownOption_isUsageError() {
         CliRun r = CliRun.of("token", "list", "--no-such-flag");
         assertEquals(2, r.code(), r::toString);
@@ -65,9 +72,10 @@ class MainTest {
     }
 
     @Test
-    void noModuleAtAll_isUsageError() {
-        CliRun r = CliRun.of("token", "list");
-        assertEquals(2, r.code(), r::toString);
-        assertTrue(r.err().contains("--module"), r::toString);
+    void verbose_addsStackTrace() {
+        CliRun r = CliRun.of("token", "list", "--module", "/nonexistent/libnothing.so", "-v");
+        assertEquals(1, r.code(), r::toString);
+        assertTrue(r.err().startsWith("hsmtls: "), r::toString);
+        assertTrue(r.err().contains("\tat io.hsmtls."), r::toString);
     }
 }
