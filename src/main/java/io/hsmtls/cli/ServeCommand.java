@@ -89,6 +89,10 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             description = "on SIGTERM, let open connections finish for this long (default: ${DEFAULT-VALUE})")
     double drainTimeout;
 
+    @Option(names = "--proxy-protocol", description = "send a PROXY protocol v2 header to the backend with the "
+            + "client address, SNI, TLS version/cipher and client certificate subject and SHA-256 fingerprint")
+    boolean proxyProtocol;
+
     /** Set by tests to stop a running serve; a signal handler does the same in production. */
     static volatile CountDownLatch stopForTests;
 
@@ -143,6 +147,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                             io.err().flush();
                         }
                     });
+            proxy.withProxyProtocol(proxyProtocol);
             InetSocketAddress bound = proxy.start();
             CountDownLatch stop = new CountDownLatch(1);
             CountDownLatch drained = new CountDownLatch(1);

@@ -40,6 +40,7 @@ public final class ProxyServer implements AutoCloseable {
     private final Set<AutoCloseable> openSockets = ConcurrentHashMap.newKeySet();
     private volatile ServerSocket server;
     private volatile boolean stopping;
+    private volatile boolean proxyProtocol;
     private Thread acceptor;
 
     public ProxyServer(InetSocketAddress listen, InetSocketAddress backend, ServerHandshaker handshaker,
@@ -50,6 +51,15 @@ public final class ProxyServer implements AutoCloseable {
         this.limits = Objects.requireNonNull(limits, "limits");
         this.listener = listener == null ? ProxyServer::log : listener;
         this.slots = new Semaphore(limits.maxConnections());
+    }
+
+    /**
+     * Sends a PROXY protocol v2 header ({@link ProxyProtocolV2}) to the backend before any data,
+     * with the client's address and verified certificate. Set before {@link #start()}.
+     */
+    public ProxyServer withProxyProtocol(boolean on) {
+        this.proxyProtocol = on;
+        return this;
     }
 
     /** Binds and starts accepting; returns the bound address (port 0 becomes the real port). */
@@ -139,6 +149,11 @@ public final class ProxyServer implements AutoCloseable {
             try {
                 back.connect(backend, (int) limits.connectTimeout().toMillis());
                 back.setTcpNoDelay(true);
+                if (proxyProtocol) {
+                    back.getOutputStream().write(ProxyProtocolV2.header(peer,
+                            (InetSocketAddress) client.getLocalSocketAddress(), info));
+                    back.getOutputStream().flush();
+                }
             } catch (IOException e) {
                 tls.close();
                 closeQuietly(back);

@@ -102,6 +102,7 @@ final class HsmTlsServer extends DefaultTlsServer {
     }
 
     @Override
+    @SuppressWarnings("rawtypes") // Bouncy Castle's signature
     public void processClientExtensions(java.util.Hashtable clientExtensions) throws IOException {
         super.processClientExtensions(clientExtensions);
         Vector<?> names = TlsExtensionsUtils.getServerNameExtensionClient(clientExtensions);
@@ -125,6 +126,7 @@ final class HsmTlsServer extends DefaultTlsServer {
     }
 
     @Override
+    @SuppressWarnings("rawtypes") // Bouncy Castle's signature
     protected boolean isSelectableCipherSuite(int cipherSuite, int availCurveBits, int availFiniteFieldBits,
                                               Vector sigAlgs) {
         var ours = CipherSuite.ofCode(cipherSuite);
