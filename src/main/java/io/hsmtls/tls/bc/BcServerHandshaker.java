@@ -42,8 +42,17 @@ public final class BcServerHandshaker implements ServerHandshaker {
     private final SessionCache<TlsSession> cache;
 
     public BcServerHandshaker(ServerSettings settings) {
+        this(settings, new JcaTlsCryptoProvider().create(new SecureRandom()));
+    }
+
+    /**
+     * With a given crypto: the seam for the performance levers (a {@code JcaTlsCrypto} subclass
+     * with Bouncy Castle's X25519/P-256 key exchange via {@code createECDomain}, shared nonce
+     * generators, prepared JCA instances). Records must stay on the JDK providers.
+     */
+    public BcServerHandshaker(ServerSettings settings, JcaTlsCrypto crypto) {
         this.settings = settings;
-        this.crypto = new JcaTlsCryptoProvider().create(new SecureRandom());
+        this.crypto = crypto;
         this.cache = settings.sessionCacheSize() > 0 && settings.profile().allows(TlsVersion.TLS_1_2)
                 ? new SessionCache<>(settings.sessionCacheSize(), settings.sessionLifetime()) : null;
     }
