@@ -89,6 +89,13 @@ final class HsmTlsServer extends DefaultTlsServer {
         return v13 ? ProtocolVersion.TLSv13.only() : ProtocolVersion.TLSv12.only();
     }
 
+    /** Exactly the groups {@code --print-profile} names; no finite-field DH, no x448. */
+    @Override
+    public int[] getSupportedGroups() {
+        return new int[] {org.bouncycastle.tls.NamedGroup.x25519, org.bouncycastle.tls.NamedGroup.secp256r1,
+            org.bouncycastle.tls.NamedGroup.secp384r1};
+    }
+
     @Override
     protected int[] getSupportedCipherSuites() {
         // Before the ClientHello: offer what any of the listener's keys can do; isSelectableCipherSuite
