@@ -78,7 +78,7 @@ public final class BcServerHandshaker implements ServerHandshaker {
         }, settings.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
         TlsServerProtocol protocol;
         try {
-            protocol = new TlsServerProtocol(socket.getInputStream(), socket.getOutputStream());
+            protocol = new TlsServerProtocol(keepOpen(socket.getInputStream()), halfCloseOnly(socket));
             protocol.accept(server);
         } catch (IOException | RuntimeException e) {
             deadline.cancel(false);
@@ -146,6 +146,48 @@ public final class BcServerHandshaker implements ServerHandshaker {
     }
 
     /**
+     * Bouncy Castle closes its streams after a fatal alert, which would close the socket at once
+     * and, with client data still unread, reset the connection before the client reads the alert.
+     * So its input close does nothing and its output close only half-closes; we close the socket.
+     */
+    private static InputStream keepOpen(InputStream in) {
+        return new java.io.FilterInputStream(in) {
+            @Override
+            public void close() {
+                // the socket's owner closes it
+            }
+        };
+    }
+
+    private static OutputStream halfCloseOnly(Socket socket) throws IOException {
+        OutputStream raw = socket.getOutputStream();
+        return new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                raw.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                raw.write(b, off, len);
+            }
+
+            @Override
+            public void flush() throws IOException {
+                raw.flush();
+            }
+
+            @Override
+            public void close() throws IOException {
+                if (!socket.isClosed() && !socket.isOutputShutdown()) {
+                    raw.flush();
+                    socket.shutdownOutput();
+                }
+            }
+        };
+    }
+
+    /**
      * Closes after an alert without resetting the connection: closing a socket with unread input
      * sends a TCP RST, and a client that already sent application data (TLS 1.3 clients do before
      * the server has checked their certificate) would then lose our alert to "connection reset".
@@ -153,7 +195,9 @@ public final class BcServerHandshaker implements ServerHandshaker {
      */
     private static void lingeringClose(Socket s) {
         try {
-            s.shutdownOutput();
+            if (!s.isOutputShutdown()) {
+                s.shutdownOutput();
+            }
             s.setSoTimeout(500);
             InputStream in = s.getInputStream();
             byte[] buf = new byte[4096];

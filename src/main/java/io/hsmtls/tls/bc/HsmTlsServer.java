@@ -291,7 +291,7 @@ final class HsmTlsServer extends DefaultTlsServer {
         if (level == AlertLevel.fatal && "none".equals(alert)) {
             alert = AlertDescription.getName(description);
             alertSent = true;
-            alertMessage = message != null ? message : cause != null ? cause.getMessage() : null;
+            alertMessage = reason(message, cause);
         }
     }
 
@@ -305,6 +305,24 @@ final class HsmTlsServer extends DefaultTlsServer {
 
     org.bouncycastle.tls.SecurityParameters connectionParameters() {
         return context.getSecurityParametersConnection();
+    }
+
+    /**
+     * The most specific reason: Bouncy Castle wraps our own alerts ("Failed to read record"), so
+     * prefer the innermost message that came from our policy or the token.
+     */
+    static String reason(String message, Throwable cause) {
+        String best = message;
+        for (Throwable t = cause; t != null && t != t.getCause(); t = t.getCause()) {
+            if (t.getMessage() != null && (t instanceof TlsFatalAlert || t instanceof io.hsmtls.token.TokenException
+                    || t instanceof io.hsmtls.tls.CertificateRejectedException)) {
+                best = t.getMessage();
+                if (!(t instanceof TlsFatalAlert)) {
+                    break;
+                }
+            }
+        }
+        return best;
     }
 
     SessionParameters sessionParameters() {
