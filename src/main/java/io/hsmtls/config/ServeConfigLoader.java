@@ -107,7 +107,7 @@ public final class ServeConfigLoader {
             if (listen.isPresent() && backend.isPresent() && key.isPresent()
                     && (auth == ClientAuthMode.NONE || ca.isPresent())) {
                 out.add(new Listener(name, new ServeConfig(listen.get(), backend.get(), key.get(), cert, ca, auth,
-                        profile, limits)));
+                        profile, limits, l.bool("proxy-protocol").orElse(false))));
             }
         }
         root.finish();
