@@ -3,6 +3,7 @@ package io.hsmtls.cli;
 import io.hsmtls.config.HostPort;
 import io.hsmtls.config.ProxyLimitsConfig;
 import io.hsmtls.config.ServeConfig;
+import io.hsmtls.config.ServeConfigLoader;
 import io.hsmtls.proxy.ProxyLimits;
 import io.hsmtls.proxy.ProxyServer;
 import io.hsmtls.tls.ChainValidator;
@@ -15,6 +16,7 @@ import io.hsmtls.tls.bc.BcServerHandshaker;
 import io.hsmtls.token.Pkcs11Uri;
 import io.hsmtls.token.Token;
 import io.hsmtls.token.TokenKey;
+import io.hsmtls.token.TokenOptions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -25,7 +27,9 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -98,6 +102,10 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
     /** Set by tests to stop a running serve; a signal handler does the same in production. */
     static volatile CountDownLatch stopForTests;
 
+    @Option(names = "--config", paramLabel = "FILE", description = "serve the listeners of a YAML configuration "
+            + "(several listeners, SNI keys; see hsm-config/serve.example.yaml) instead of --listen/--backend/--key")
+    Path config;
+
     @Override
     public Integer call() throws Exception {
         Io io = Io.of(spec);
@@ -108,67 +116,49 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             io.out().flush();
             return Main.OK;
         }
+        if (config != null) {
+            if (listen != null || backend != null || key.key != null) {
+                throw new ParameterException(spec.commandLine(), "--config " + config + " names the listeners: "
+                        + "drop --listen, --backend and --key, or drop --config");
+            }
+            return serve(io, ServeConfigLoader.load(config));
+        }
         if (listen == null || backend == null || key.key == null) {
             throw new ParameterException(spec.commandLine(), "serve needs --listen HOST:PORT, --backend HOST:PORT and "
-                    + "--key 'pkcs11:…' (missing: " + String.join(", ", missing()) + ")");
+                    + "--key 'pkcs11:…', or --config FILE (missing: " + String.join(", ", missing()) + ")");
         }
         ClientAuthMode mode = parse(() -> ClientAuthMode.fromCliName(clientAuth));
-        ServeConfig config = parse(() -> new ServeConfig(HostPort.parse(listen), HostPort.parse(backend), key.key,
+        ServeConfig single = parse(() -> new ServeConfig(HostPort.parse(listen), HostPort.parse(backend), key.key,
                 Optional.ofNullable(cert), Optional.ofNullable(clientCa), mode, p,
                 new ProxyLimitsConfig(maxConnections, seconds(handshakeTimeout), seconds(idleTimeout),
                         Duration.ofSeconds(5), seconds(drainTimeout)), proxyProtocol));
-        return serve(io, config);
+        return serve(io, List.of(new ServeConfigLoader.Listener("main", single)));
     }
 
-    /** Runs one listener until SIGTERM (or {@link #stopForTests}); the YAML config can call this too. */
-    private int serve(Io io, ServeConfig config) throws Exception {
-        Profile p = config.profile();
-        ClientAuthMode mode = config.clientAuth();
-        HostPort backendAt = config.backend();
-        HostPort listenAt = config.listen();
-        Optional<List<X509Certificate>> fileChain = config.cert().isEmpty() ? Optional.empty()
-                : Optional.of(readPem(config.cert().get(), "--cert"));
-        Optional<ChainValidator> validator = config.clientCa().isEmpty() ? Optional.empty()
-                : Optional.of(new ChainValidator(readPem(config.clientCa().get(), "--client-ca"),
-                        ChainValidator.Purpose.CLIENT_AUTH));
-
-        try (Token token = Tokens.open(io, key.tokenOptions(false))) {
-            TokenKey tokenKey = token.key(config.key());
-            List<X509Certificate> chain = fileChain.orElseGet(() -> tokenKey.certificate().map(List::of)
-                    .orElseThrow(() -> new OperationFailedException("key " + tokenKey.uri() + " has no certificate "
-                            + "on the token (same CKA_ID): give --cert chain.pem, or store one with hsmtls cert import")));
-            ServerCredentials credentials;
-            try {
-                credentials = ServerCredentials.checked(tokenKey, chain, p);
-            } catch (CredentialsException e) {
-                throw new OperationFailedException("cannot serve with " + e.getMessage());
+    /**
+     * Opens each token once, checks every listener's credentials before any port opens, then runs
+     * all listeners until SIGTERM (or {@link #stopForTests}) and drains them before the tokens close.
+     */
+    private int serve(Io io, List<ServeConfigLoader.Listener> listeners) throws Exception {
+        Map<String, Token> tokens = new LinkedHashMap<>();
+        List<ProxyServer> proxies = new ArrayList<>();
+        try {
+            List<Runnable> starts = new ArrayList<>();
+            for (ServeConfigLoader.Listener l : listeners) {
+                starts.add(prepare(io, l, tokens, proxies));
             }
-            ServerSettings settings = ServerSettings.of(credentials, p)
-                    .withClientAuth(mode, validator)
-                    .withHandshakeTimeout(config.limits().handshakeTimeout());
-            ProxyLimits limits = new ProxyLimits(config.limits().maxConnections(), config.limits().idleTimeout(),
-                    config.limits().connectTimeout(), config.limits().drainTimeout());
-            ProxyServer proxy = new ProxyServer(new InetSocketAddress(listenAt.host(), listenAt.port()),
-                    new InetSocketAddress(backendAt.host(), backendAt.port()), new BcServerHandshaker(settings),
-                    limits, r -> {
-                        // Straight to stderr, not java.util.logging: JUL resets its handlers in its own
-                        // shutdown hook, which would lose the lines of connections drained on SIGTERM.
-                        synchronized (io.err()) {
-                            io.err().println("hsmtls: connection " + r.line());
-                            io.err().flush();
-                        }
-                    });
-            proxy.withProxyProtocol(config.proxyProtocol());
-            InetSocketAddress bound = proxy.start();
+            starts.forEach(Runnable::run);
             CountDownLatch stop = new CountDownLatch(1);
             CountDownLatch drained = new CountDownLatch(1);
             stopForTests = stop;
-            // SIGTERM runs this hook: stop accepting, drain to the deadline; the token stays open
-            // until the drain ends (the main thread waits for it before closing the token).
+            Duration drain = listeners.stream().map(l -> l.config().limits().drainTimeout())
+                    .max(Duration::compareTo).orElse(Duration.ZERO);
+            // SIGTERM runs this hook: stop accepting, drain to the deadline; the tokens stay open
+            // until the drain ends (the main thread waits for it before closing them).
             Thread hook = new Thread(() -> {
                 stop.countDown();
                 try {
-                    int cut = proxy.shutdown(limits.drainTimeout());
+                    int cut = shutdown(proxies, drain);
                     io.err().println("hsmtls: stopped on signal" + (cut > 0 ? " (" + cut
                             + " connections cut at the drain deadline)" : ""));
                     io.err().flush();
@@ -177,10 +167,6 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                 }
             }, "hsmtls-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
-            io.out().println("hsmtls: listening on " + new HostPort(bound.getAddress().getHostAddress(), bound.getPort())
-                    + " (profile " + p.cliName() + ", client-auth " + mode.cliName() + ", key " + tokenKey.uri()
-                    + ", certificate " + ChainValidator.describe(credentials.leaf()) + "), forwarding to " + backendAt);
-            io.out().flush();
             stop.await();
             boolean bySignal;
             try {
@@ -191,10 +177,101 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             if (bySignal) {
                 drained.await();
             } else {
-                int cut = proxy.shutdown(limits.drainTimeout());
+                int cut = shutdown(proxies, drain);
                 io.err().println("hsmtls: stopped" + (cut > 0 ? " (" + cut + " connections cut at the drain deadline)" : ""));
             }
             return Main.OK;
+        } finally {
+            for (Token t : tokens.values()) {
+                t.close();
+            }
+        }
+    }
+
+    private static int shutdown(List<ProxyServer> proxies, Duration drain) {
+        // Stop every listener accepting first, then drain them side by side.
+        List<java.util.concurrent.CompletableFuture<Integer>> cuts = proxies.stream()
+                .map(px -> java.util.concurrent.CompletableFuture.supplyAsync(() -> px.shutdown(drain),
+                        java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()))
+                .toList();
+        return cuts.stream().mapToInt(java.util.concurrent.CompletableFuture::join).sum();
+    }
+
+    /** Checks one listener's keys and certificates and builds its proxy; the returned step starts it. */
+    private Runnable prepare(Io io, ServeConfigLoader.Listener listener, Map<String, Token> tokens,
+                             List<ProxyServer> proxies) throws IOException {
+        ServeConfig c = listener.config();
+        String where = listener.name().equals("main") ? "" : "listener " + listener.name() + ": ";
+        Profile p = c.profile();
+        ClientAuthMode mode = c.clientAuth();
+        Optional<ChainValidator> validator = c.clientCa().isEmpty() ? Optional.empty()
+                : Optional.of(new ChainValidator(readPem(c.clientCa().get(), where + "client-ca"),
+                        ChainValidator.Purpose.CLIENT_AUTH));
+        ServerCredentials credentials = credentials(io, where, c.key(), c.cert(), p, tokens);
+        Map<String, ServerCredentials> byName = new LinkedHashMap<>();
+        for (ServeConfig.Sni sni : c.sni()) {
+            byName.put(sni.serverName(), credentials(io, where + "server name " + sni.serverName() + ": ", sni.key(),
+                    sni.cert(), p, tokens));
+        }
+        ServerSettings settings = ServerSettings.of(credentials, p)
+                .withClientAuth(mode, validator)
+                .withHandshakeTimeout(c.limits().handshakeTimeout())
+                .withSni(byName, c.rejectUnknownSni());
+        ProxyLimits limits = new ProxyLimits(c.limits().maxConnections(), c.limits().idleTimeout(),
+                c.limits().connectTimeout(), c.limits().drainTimeout());
+        String prefix = listener.name().equals("main") ? "hsmtls: connection " : "hsmtls: connection listener="
+                + listener.name() + " ";
+        ProxyServer proxy = new ProxyServer(new InetSocketAddress(c.listen().host(), c.listen().port()),
+                new InetSocketAddress(c.backend().host(), c.backend().port()), new BcServerHandshaker(settings),
+                limits, r -> {
+                    // Straight to stderr, not java.util.logging: JUL resets its handlers in its own
+                    // shutdown hook, which would lose the lines of connections drained on SIGTERM.
+                    synchronized (io.err()) {
+                        io.err().println(prefix + r.line());
+                        io.err().flush();
+                    }
+                });
+        proxy.withProxyProtocol(c.proxyProtocol());
+        return () -> {
+            InetSocketAddress bound;
+            try {
+                bound = proxy.start();
+            } catch (IOException e) {
+                throw new OperationFailedException(where + "cannot listen on " + c.listen() + ": " + e.getMessage());
+            }
+            proxies.add(proxy);
+            io.out().println("hsmtls: listening on " + new HostPort(bound.getAddress().getHostAddress(), bound.getPort())
+                    + (where.isEmpty() ? "" : " [" + listener.name() + "]")
+                    + " (profile " + p.cliName() + ", client-auth " + mode.cliName() + ", key "
+                    + credentials.key().uri() + ", certificate " + ChainValidator.describe(credentials.leaf())
+                    + (byName.isEmpty() ? "" : ", SNI " + String.join(" ", byName.keySet()))
+                    + "), forwarding to " + c.backend());
+            io.out().flush();
+        };
+    }
+
+    /** The token key and its chain, checked against each other and the profile; tokens are opened once. */
+    private ServerCredentials credentials(Io io, String where, Pkcs11Uri keyUri, Optional<Path> certFile, Profile p,
+                                          Map<String, Token> tokens) throws IOException {
+        Optional<List<X509Certificate>> fileChain = certFile.isEmpty() ? Optional.empty()
+                : Optional.of(readPem(certFile.get(), where.isEmpty() ? "--cert" : where + "cert"));
+        TokenOptions options = key.optionsFor(keyUri);
+        String tokenKey = keyUri.tokenOnly().withoutQuery() + " " + options.module().map(Path::toString)
+                .orElse(keyUri.modulePath().orElse(keyUri.moduleName().orElse("")));
+        Token token = tokens.get(tokenKey);
+        if (token == null) {
+            token = Tokens.open(io, options);
+            tokens.put(tokenKey, token);
+        }
+        TokenKey tokenKeyObj = token.key(keyUri);
+        List<X509Certificate> chain = fileChain.orElseGet(() -> tokenKeyObj.certificate().map(List::of)
+                .orElseThrow(() -> new OperationFailedException(where + "key " + tokenKeyObj.uri() + " has no "
+                        + "certificate on the token (same CKA_ID): give a certificate chain file, or store one with "
+                        + "hsmtls cert import")));
+        try {
+            return ServerCredentials.checked(tokenKeyObj, chain, p);
+        } catch (CredentialsException e) {
+            throw new OperationFailedException(where + "cannot serve with " + e.getMessage());
         }
     }
 

@@ -83,6 +83,20 @@ public abstract class TokenAccessOptions {
                 "PIN for " + uri().token().map(t -> "token '" + t + "'").orElse("the token") + ": "));
     }
 
+    /**
+     * Options to open the token of another key URI (a configuration file names several): the PIN
+     * flags given on the command line win, else the URI's pin-source, else a prompt; --module wins
+     * over the URI's module.
+     */
+    public TokenOptions optionsFor(Pkcs11Uri other) {
+        PinSource pin = (pinFile != null || pinStdin || pinEnv != null) ? pinSource()
+                : PinSource.of(other).orElseGet(() -> new PinSource.Prompt(
+                        "PIN for " + other.token().map(t -> "token '" + t + "'").orElse("the token") + ": "));
+        TokenOptions o = TokenOptions.of(other, pin);
+        Optional<Path> m = modulePath();
+        return m.isPresent() ? o.withModule(m.get()) : o;
+    }
+
     /** Options to open the token the URI names: read-write for provisioning, read-only otherwise. */
     public TokenOptions tokenOptions(boolean readWrite) {
         TokenOptions o = TokenOptions.of(uri(), pinSource()).withReadWrite(readWrite);

@@ -4,6 +4,7 @@ import io.hsmtls.tls.ClientAuthMode;
 import io.hsmtls.tls.Profile;
 import io.hsmtls.token.Pkcs11Uri;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -14,11 +15,29 @@ import java.util.Optional;
  * @param cert     PEM chain (leaf first); empty = the certificate stored on the token with the key's CKA_ID
  * @param clientCa PEM file of CA certificates trusted for client certificates (also the CA names sent)
  * @param proxyProtocol send a PROXY protocol v2 header to the backend
+ * @param sni      further keys by TLS server name; {@code key} answers every other name
+ * @param rejectUnknownSni a client naming a server not in {@code sni} gets unrecognized_name instead of the default key
  */
 public record ServeConfig(HostPort listen, HostPort backend, Pkcs11Uri key, Optional<Path> cert,
                           Optional<Path> clientCa, ClientAuthMode clientAuth, Profile profile,
-                          ProxyLimitsConfig limits, boolean proxyProtocol) {
+                          ProxyLimitsConfig limits, boolean proxyProtocol, List<Sni> sni, boolean rejectUnknownSni) {
+
+    /** One SNI entry: the server name, its token key and optionally its certificate chain file. */
+    public record Sni(String serverName, Pkcs11Uri key, Optional<Path> cert) {
+        public Sni {
+            Objects.requireNonNull(serverName, "serverName");
+            Objects.requireNonNull(key, "key");
+        }
+    }
+
+    /** A listener with one key for every server name. */
+    public ServeConfig(HostPort listen, HostPort backend, Pkcs11Uri key, Optional<Path> cert, Optional<Path> clientCa,
+                       ClientAuthMode clientAuth, Profile profile, ProxyLimitsConfig limits, boolean proxyProtocol) {
+        this(listen, backend, key, cert, clientCa, clientAuth, profile, limits, proxyProtocol, List.of(), false);
+    }
+
     public ServeConfig {
+        sni = List.copyOf(sni);
         Objects.requireNonNull(listen, "listen");
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(key, "key");

@@ -30,6 +30,10 @@ import java.util.Optional;
  *     client-ca: /etc/hsmtls/clients.pem
  *     profile: modern                          # modern | compat | legacy-rsa
  *     limits: { max-connections: 10000, handshake-timeout: 10s, idle-timeout: 5m, connect-timeout: 5s, drain-timeout: 30s }
+ *     proxy-protocol: false                    # PROXY v2 header with the client identity to the backend
+ *     sni:                                     # further keys by server name; key above answers the rest
+ *       - { server-name: api.example.org, key: "pkcs11:…;object=api", cert: /etc/hsmtls/api.pem }
+ *     unknown-server-name: default             # default | reject (unrecognized_name)
  * </pre>
  */
 public final class ServeConfigLoader {
@@ -68,29 +72,40 @@ public final class ServeConfigLoader {
             String name = l.string("name").orElse("listener-" + (i + 1));
             Optional<HostPort> listen = l.requiredString("listen").flatMap(s -> hostPort(l, "listen", s));
             Optional<HostPort> backend = l.requiredString("backend").flatMap(s -> hostPort(l, "backend", s));
-            Optional<Pkcs11Uri> key = l.requiredString("key").flatMap(s -> {
-                try {
-                    Pkcs11Uri uri = Pkcs11Uri.parse(s);
-                    if (uri.hasPinValue()) {
-                        l.problem("key", "pin-value in a URI puts the PIN in the file's text: use pin-source=file:…");
-                        return Optional.empty();
-                    }
-                    if (!uri.namesObject()) {
-                        l.problem("key", "'" + uri + "' names no key: add object=LABEL or id=…");
-                        return Optional.empty();
-                    }
-                    return Optional.of(uri);
-                } catch (RuntimeException e) {
-                    l.problem("key", e.getMessage());
-                    return Optional.empty();
-                }
-            });
+            Optional<Pkcs11Uri> key = l.requiredString("key").flatMap(v -> keyUri(l, v));
             Optional<Path> cert = l.file("cert", true);
             Optional<Path> ca = l.file("client-ca", true).or(() -> defCa);
             ClientAuthMode auth = clientAuth(l).or(() -> defAuth).orElse(ClientAuthMode.NONE);
             Profile profile = profile(l).or(() -> defProfile).orElse(Profile.COMPAT);
             ProxyLimitsConfig limits = limits(l, defLimits);
             boolean proxyProtocol = l.bool("proxy-protocol").orElse(false);
+            boolean rejectUnknownSni = l.value("unknown-server-name", v -> switch (v) {
+                case "default" -> false;
+                case "reject" -> true;
+                default -> throw new IllegalArgumentException("use default (answer with the listener's key) or reject "
+                        + "(unrecognized_name alert)");
+            }).orElse(false);
+            List<ServeConfig.Sni> sni = new ArrayList<>();
+            Map<String, String> seenSni = new HashMap<>();
+            for (ConfigNode s : l.children("sni")) {
+                Optional<String> serverName = s.requiredString("server-name").filter(n -> {
+                    if (!n.matches("(?i)[a-z0-9*]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")) {
+                        s.problem("server-name", "'" + n + "' is not a DNS name");
+                        return false;
+                    }
+                    String prev = seenSni.putIfAbsent(n.toLowerCase(java.util.Locale.ROOT), s.path());
+                    if (prev != null) {
+                        s.problem("server-name", "'" + n + "' is also the server name of " + prev);
+                        return false;
+                    }
+                    return true;
+                });
+                Optional<Pkcs11Uri> sniKey = s.requiredString("key").flatMap(v -> keyUri(s, v));
+                Optional<Path> sniCert = s.file("cert", true);
+                if (serverName.isPresent() && sniKey.isPresent()) {
+                    sni.add(new ServeConfig.Sni(serverName.get(), sniKey.get(), sniCert));
+                }
+            }
             if (auth != ClientAuthMode.NONE && ca.isEmpty() && !l.has("client-ca")) {
                 l.problem("client-auth", "'" + auth.cliName() + "' needs client-ca: the CA certificates client "
                         + "certificates must chain to");
@@ -108,12 +123,30 @@ public final class ServeConfigLoader {
             if (listen.isPresent() && backend.isPresent() && key.isPresent()
                     && (auth == ClientAuthMode.NONE || ca.isPresent())) {
                 out.add(new Listener(name, new ServeConfig(listen.get(), backend.get(), key.get(), cert, ca, auth,
-                        profile, limits, proxyProtocol)));
+                        profile, limits, proxyProtocol, sni, rejectUnknownSni)));
             }
         }
         root.finish();
         root.throwIfProblems(file);
         return List.copyOf(out);
+    }
+
+    private static Optional<Pkcs11Uri> keyUri(ConfigNode n, String text) {
+        try {
+            Pkcs11Uri uri = Pkcs11Uri.parse(text);
+            if (uri.hasPinValue()) {
+                n.problem("key", "pin-value in a URI puts the PIN in the file's text: use pin-source=file:…");
+                return Optional.empty();
+            }
+            if (!uri.namesObject()) {
+                n.problem("key", "'" + uri + "' names no key: add object=LABEL or id=…");
+                return Optional.empty();
+            }
+            return Optional.of(uri);
+        } catch (RuntimeException e) {
+            n.problem("key", e.getMessage());
+            return Optional.empty();
+        }
     }
 
     private static Optional<HostPort> hostPort(ConfigNode n, String key, String s) {
