@@ -24,7 +24,6 @@ import org.bouncycastle.tls.SecurityParameters;
 import org.bouncycastle.tls.TlsServerProtocol;
 import org.bouncycastle.tls.TlsSession;
 import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
-import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
 
 /**
  * Server handshakes with Bouncy Castle's {@code TlsServerProtocol} in blocking mode. Record
@@ -43,7 +42,7 @@ public final class BcServerHandshaker implements ServerHandshaker {
 
     public BcServerHandshaker(ServerSettings settings) {
         this.settings = settings;
-        this.crypto = new JcaTlsCryptoProvider().create(new SecureRandom());
+        this.crypto = new JdkTlsCrypto(new SecureRandom()); // JDK providers that can verify RSA-PSS client signatures
         this.cache = settings.sessionCacheSize() > 0 && settings.profile().allows(TlsVersion.TLS_1_2)
                 ? new SessionCache<>(settings.sessionCacheSize(), settings.sessionLifetime()) : null;
     }

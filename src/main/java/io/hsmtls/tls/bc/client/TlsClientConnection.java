@@ -10,7 +10,6 @@ import java.net.Socket;
 import java.security.SecureRandom;
 import org.bouncycastle.tls.TlsClientProtocol;
 import org.bouncycastle.tls.crypto.TlsCrypto;
-import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
 
 /**
  * One TLS connection from the client side over a connected socket: the handshake runs in the
@@ -18,7 +17,8 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
  * is JcaTlsCrypto (JDK AES-GCM); the private-key operation goes to the token.
  */
 public final class TlsClientConnection implements AutoCloseable {
-    private static final TlsCrypto CRYPTO = new JcaTlsCryptoProvider().create(new SecureRandom());
+    /** JDK providers throughout (records through SunJCE AES-GCM), with RSA-PSS verification fixed. */
+    private static final TlsCrypto CRYPTO = new io.hsmtls.tls.bc.JdkTlsCrypto(new SecureRandom());
 
     private final Socket socket;
     private final TlsClientProtocol protocol;
