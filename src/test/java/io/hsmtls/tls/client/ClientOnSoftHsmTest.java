@@ -146,6 +146,19 @@ class ClientOnSoftHsmTest {
     }
 
     @Test
+    void tokenUriWithSeveralSuitableCertificates_errorListsThem() throws Exception {
+        try (OpensslServer s = new OpensslServer(serverCrt, serverKey, clientCaPem, "-tls1_3")) {
+            CliRun r = CliRun.of("probe", "127.0.0.1:" + s.port(), "--trust", serverCaPem.toString(),
+                    "--server-name", "localhost", "--key", hsm.tokenUri());
+            assertEquals(1, r.code(), r.toString());
+            assertTrue(r.err().contains("several client certificates on the token suit the server's "
+                    + "CertificateRequest"), r.err());
+            assertTrue(r.err().contains("object=client-ec") && r.err().contains("object=client-rsa"), r.err());
+            assertTrue(r.err().contains("add object= or id= to --key to pick one"), r.err());
+        }
+    }
+
+    @Test
     void pssLessRsaKey_fallsBackToTls12_andProbeExplains() throws Exception {
         try (JsseServer s = new JsseServer(server, clientCa.certificate(), "TLSv1.3", "TLSv1.2")) {
             CliRun r = probe("127.0.0.1:" + s.port(), "rsa-nopss");
