@@ -159,9 +159,10 @@ final class ConnectCommand implements Callable<Integer> {
                 return;
             }
             Endpoint plain = Endpoint.of(local);
-            // Bouncy Castle cannot half-close (its close sends close_notify and closes the socket), so a
-            // local half-close is not passed on: the upstream's close or the idle timeout ends it.
-            Endpoint secure = Endpoint.of(tls.in(), tls.out(), () -> { }, tls::close);
+            // Bouncy Castle cannot half-close: its close sends close_notify and closes the socket. So
+            // the local client's end of stream closes the upstream connection (as serve does with a
+            // backend's); keeping it open would hold the connection until the idle timeout.
+            Endpoint secure = Endpoint.of(tls.in(), tls.out(), tls::close, tls::close);
             try {
                 Pump.Result r = Pump.run(plain, secure, idleTimeout);
                 logLine(id, peer, rec, r.aToB(), r.bToA(), start, r.idle() ? "idle timeout"
