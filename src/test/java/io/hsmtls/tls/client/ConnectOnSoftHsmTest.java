@@ -166,6 +166,48 @@ class ConnectOnSoftHsmTest {
     }
 
     @Test
+    void connect_parallelConnections_eachCarriedIntact() throws Exception {
+        int clients = 8;
+        int size = 256 * 1024;
+        try (JsseServer s = new JsseServer(server, clientCa.certificate(), "TLSv1.3", "TLSv1.2");
+             Running c = new Running("127.0.0.1:" + s.port(), "client-rsa")) {
+            List<CompletableFuture<Boolean>> results = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                byte[] data = new byte[size];
+                new java.util.Random(i).nextBytes(data);
+                CompletableFuture<Boolean> f = new CompletableFuture<>();
+                results.add(f);
+                Thread.ofVirtual().start(() -> {
+                    try (Socket local = new Socket(InetAddress.getLoopbackAddress(), c.port)) {
+                        local.setSoTimeout(20_000);
+                        Thread writer = Thread.ofVirtual().start(() -> {
+                            try {
+                                local.getOutputStream().write(data);
+                                local.getOutputStream().flush();
+                            } catch (IOException e) {
+                                f.completeExceptionally(e);
+                            }
+                        });
+                        byte[] back = local.getInputStream().readNBytes(size);
+                        writer.join();
+                        f.complete(java.util.Arrays.equals(data, back));
+                    } catch (Exception e) {
+                        f.completeExceptionally(e);
+                    }
+                });
+            }
+            for (CompletableFuture<Boolean> f : results) {
+                assertTrue(f.get(60, TimeUnit.SECONDS), "echoed bytes differ");
+            }
+            for (int i = 1; i <= clients; i++) {
+                String line = c.logLine(i);
+                assertTrue(line.contains("bytes-up=" + size + " bytes-down=" + size), line);
+                assertTrue(line.contains("client-cert=\"CN=client-rsa\""), line);
+            }
+        }
+    }
+
+    @Test
     void connect_unknownServerCa_connectionRefusedWithReasonInLog() throws Exception {
         TestPki.Held other = TestPki.ca("CN=Rogue Root").leaf("CN=localhost").serverAuth().generate();
         try (JsseServer s = new JsseServer(other, clientCa.certificate(), "TLSv1.3");
