@@ -11,11 +11,19 @@ import javax.security.auth.x500.X500Principal;
  * @param tls13           whether the handshake is TLS 1.3 (RSA PKCS#1 v1.5 then cannot sign, §4.2.3)
  * @param authorities     acceptable CA names; empty = the server accepts any issuer
  * @param signatureCodes  the signature scheme code points the server accepts, in its order of preference
+ * @param keyTypes        TLS 1.2 certificate_types as key families (rsa_sign → RSA, ecdsa_sign → EC and
+ *                        Ed25519, RFC 8422 §5.5); empty = any (TLS 1.3 has no such field)
  */
-public record CertificateRequestInfo(boolean tls13, List<X500Principal> authorities, List<Integer> signatureCodes) {
+public record CertificateRequestInfo(boolean tls13, List<X500Principal> authorities, List<Integer> signatureCodes,
+                                     java.util.Set<io.hsmtls.token.KeyAlgorithm> keyTypes) {
     public CertificateRequestInfo {
         authorities = List.copyOf(authorities);
         signatureCodes = List.copyOf(signatureCodes);
+        keyTypes = java.util.Set.copyOf(keyTypes);
+    }
+
+    public CertificateRequestInfo(boolean tls13, List<X500Principal> authorities, List<Integer> signatureCodes) {
+        this(tls13, authorities, signatureCodes, java.util.Set.of());
     }
 
     /** The schemes hsmtls knows, in the server's order. */

@@ -38,6 +38,13 @@ public final class ClientCertificateSelector {
                         + ")");
                 continue;
             }
+            io.hsmtls.token.KeyAlgorithm family = family(c);
+            if (!request.keyTypes().isEmpty() && family != null && !request.keyTypes().contains(family)) {
+                rejected.add(c.description() + ": the server accepts only " + request.keyTypes().stream().sorted()
+                        .map(Enum::name).collect(Collectors.joining(", ")) + " certificates (certificate_types) "
+                        + "and this key is " + family);
+                continue;
+            }
             SignatureScheme scheme = schemeFor(c, request);
             if (scheme == null) {
                 rejected.add(c.description() + ": the token can sign with "
@@ -88,6 +95,19 @@ public final class ClientCertificateSelector {
             }
         }
         return null;
+    }
+
+    /** The key family from the token's view if there is a key, else from the certificate. */
+    private static io.hsmtls.token.KeyAlgorithm family(ClientCandidate c) {
+        if (c.key() != null && c.key().info() != null) {
+            return c.key().info().algorithm();
+        }
+        return switch (c.leaf().getPublicKey().getAlgorithm()) {
+            case "RSA" -> io.hsmtls.token.KeyAlgorithm.RSA;
+            case "EC" -> io.hsmtls.token.KeyAlgorithm.EC;
+            case "Ed25519", "EdDSA" -> io.hsmtls.token.KeyAlgorithm.ED25519;
+            default -> null;
+        };
     }
 
     private static boolean onlyPkcs1(ClientCandidate c) {

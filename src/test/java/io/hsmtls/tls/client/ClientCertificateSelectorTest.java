@@ -79,6 +79,15 @@ class ClientCertificateSelectorTest {
     }
 
     @Test
+    void tls12CertificateTypes_rsaOnly_ecKeyRejectedWithWhy() {
+        CertificateSelection s = ClientCertificateSelector.select(List.of(cand("a", A, EC)),
+                new CertificateRequestInfo(false, List.of(), ALL, Set.of(io.hsmtls.token.KeyAlgorithm.RSA)));
+        CertificateSelection.NoCertificate n = assertInstanceOf(CertificateSelection.NoCertificate.class, s);
+        assertTrue(n.why().contains("the server accepts only RSA certificates (certificate_types) and this key is EC"),
+                n.why());
+    }
+
+    @Test
     void noCandidates_noCertificate() {
         assertInstanceOf(CertificateSelection.NoCertificate.class,
                 ClientCertificateSelector.select(List.of(), req(true, List.of(), ALL)));

@@ -280,12 +280,25 @@ public final class TokenTlsClient extends DefaultTlsClient {
                 codes.add(org.bouncycastle.tls.SignatureScheme.from((SignatureAndHashAlgorithm) o));
             }
         }
-        CertificateRequestInfo info = new CertificateRequestInfo(tls13, authorities, codes);
+        java.util.Set<io.hsmtls.token.KeyAlgorithm> keyTypes = java.util.EnumSet.noneOf(io.hsmtls.token.KeyAlgorithm.class);
+        if (!tls13 && request.getCertificateTypes() != null) {
+            for (short t : request.getCertificateTypes()) {
+                if (t == org.bouncycastle.tls.ClientCertificateType.rsa_sign) {
+                    keyTypes.add(io.hsmtls.token.KeyAlgorithm.RSA);
+                } else if (t == org.bouncycastle.tls.ClientCertificateType.ecdsa_sign) {
+                    keyTypes.add(io.hsmtls.token.KeyAlgorithm.EC);
+                    keyTypes.add(io.hsmtls.token.KeyAlgorithm.ED25519);
+                }
+            }
+        }
+        CertificateRequestInfo info = new CertificateRequestInfo(tls13, authorities, codes, keyTypes);
         recorder.markCertificateRequested();
         recorder.step("CertificateRequest", ProbeStep.Status.INFO,
                 ProbeStep.d("acceptable CAs", authorities.isEmpty() ? List.of("(any: the server named none)")
                         : authorities.stream().map(X500Principal::getName).toList()),
-                ProbeStep.d("signature schemes", info.schemeNames()));
+                ProbeStep.d("signature schemes", info.schemeNames()),
+                ProbeStep.d("certificate types", tls13 ? "(TLS 1.3: none)" : keyTypes.stream().sorted()
+                        .map(Enum::name).toList().toString()));
         CertificateSelection selection;
         try {
             selection = ClientCertificateSelector.select(settings.candidates(), info);
