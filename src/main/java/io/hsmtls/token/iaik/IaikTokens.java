@@ -44,6 +44,9 @@ public final class IaikTokens {
         SharedModule m = SharedModule.acquire(ModuleResolver.resolve(uri, module));
         try {
             List<TokenInfo> out = new ArrayList<>();
+            if (Slots.libraryMismatch(m, uri) != null) {
+                return List.of();
+            }
             for (Slot slot : Slots.all(m)) {
                 TokenInfo info = Slots.describe(slot);
                 if (Slots.matches(uri, info, slot)) {

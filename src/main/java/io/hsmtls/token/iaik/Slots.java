@@ -28,12 +28,17 @@ final class Slots {
 
     /** Exactly one present token matching the URI, else TokenNotFoundException listing what was seen. */
     static Slot find(SharedModule m, Pkcs11Uri uri) {
+        String library = libraryMismatch(m, uri);
+        if (library != null) {
+            throw new io.hsmtls.token.TokenNotFoundException(uri, List.of(library), false);
+        }
         List<Slot> matching = new ArrayList<>();
         List<TokenInfo> seen = new ArrayList<>();
         List<TokenInfo> matchingInfo = new ArrayList<>();
         for (Slot slot : all(m)) {
             TokenInfo info = describe(slot);
-            if (!info.tokenPresent()) {
+            if (!info.tokenPresent() || !info.flags().contains("CKF_TOKEN_INITIALIZED")) {
+                // SoftHSM always shows one empty, uninitialised token; it cannot be what a URI means.
                 continue;
             }
             seen.add(info);
@@ -46,6 +51,33 @@ final class Slots {
             return matching.get(0);
         }
         throw matching.isEmpty() ? IaikTokens.notFound(uri, seen, false) : IaikTokens.notFound(uri, matchingInfo, true);
+    }
+
+    /**
+     * Null when the module matches the URI's library-manufacturer/-description/-version (or the URI
+     * has none), else a description of the module for the error message.
+     */
+    static String libraryMismatch(SharedModule m, Pkcs11Uri uri) {
+        if (uri.libraryManufacturer().isEmpty() && uri.libraryDescription().isEmpty() && uri.libraryVersion().isEmpty()) {
+            return null;
+        }
+        iaik.pkcs.pkcs11.wrapper.CK_INFO info;
+        try {
+            info = m.raw().C_GetInfo();
+        } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
+            return "module " + m.path() + " (C_GetInfo failed: " + Ckr.name(e.getErrorCode()) + ")";
+        }
+        String man = trim(new String(info.manufacturerID));
+        String desc = trim(new String(info.libraryDescription));
+        int major = info.libraryVersion.major & 0xFF;
+        int minor = info.libraryVersion.minor & 0xFF;
+        boolean ok = eq(uri.libraryManufacturer(), man) && eq(uri.libraryDescription(), desc);
+        if (ok && uri.libraryVersion().isPresent()) {
+            String[] v = uri.libraryVersion().get().split("\\.");
+            ok = Integer.parseInt(v[0]) == major && (v.length < 2 || Integer.parseInt(v[1]) == minor);
+        }
+        return ok ? null : "module " + m.path() + " is '" + desc + "' by '" + man + "', version " + major + "." + minor
+                + ", not the library the URI's library-* attributes name";
     }
 
     static boolean matches(Pkcs11Uri uri, TokenInfo info, Slot slot) {

@@ -123,6 +123,20 @@ class IaikTokenBehaviourTest {
     }
 
     @Test
+    void tokenCreatedAfterTheModuleWasLoaded_isFound_whenTheModuleIsNotShared() {
+        // The class's token keeps the module loaded: a token made now is not in SoftHSM's slot list.
+        SoftHsm late = SoftHsm.create();
+        Pkcs11Uri u = uri(late.tokenUri());
+        assertThrows(TokenNotFoundException.class, () -> IaikTokens.open(TokenOptions.of(u, null)));
+        token.close();
+        try (Token t = IaikTokens.open(TokenOptions.of(u, null))) {
+            assertEquals(late.label(), t.info().label());
+        } finally {
+            open();
+        }
+    }
+
+    @Test
     void missingModulePath_namesTheFile() {
         Pkcs11Uri u = uri("pkcs11:token=x?module-path=/nonexistent/libnothing.so");
         ModuleLoadException e = assertThrows(ModuleLoadException.class, () -> IaikTokens.open(TokenOptions.of(u, null)));
@@ -134,6 +148,18 @@ class IaikTokenBehaviourTest {
         ModuleLoadException e3 = assertThrows(ModuleLoadException.class,
                 () -> IaikTokens.open(TokenOptions.of(uri("pkcs11:token=x?module-name=no-such-module"), null)));
         assertTrue(e3.getMessage().contains("/usr/lib/x86_64-linux-gnu/pkcs11/libno-such-module.so"), e3.getMessage());
+    }
+
+    @Test
+    void libraryAttributes_selectTheModule() {
+        String p = "?module-path=" + SoftHsm.modulePath();
+        TokenInfo t = IaikTokens.find(uri("pkcs11:library-manufacturer=SoftHSM;token=" + hsm.label() + p), Optional.empty());
+        assertEquals(hsm.label(), t.label());
+        TokenNotFoundException e = assertThrows(TokenNotFoundException.class,
+                () -> IaikTokens.find(uri("pkcs11:library-manufacturer=Snake%20Oil,%20Inc.;token=" + hsm.label() + p),
+                        Optional.empty()));
+        assertTrue(e.getMessage().contains("not the library the URI's library-* attributes name"), e.getMessage());
+        assertTrue(IaikTokens.listTokens(uri("pkcs11:library-version=99" + p), Optional.empty()).isEmpty());
     }
 
     @Test
@@ -182,6 +208,9 @@ class IaikTokenBehaviourTest {
         assertEquals("pkcs11:token=" + hsm.label() + ";object=by-id;id=%C0%FF%EE%01;type=private", key.uri().toString());
         assertEquals(key.info().publicKey(), token.key(uri("pkcs11:id=%c0%ff%ee%01")).info().publicKey());
         assertEquals(key.info().publicKey(), token.key(key.uri()).info().publicKey());
+        KeyNotFoundException other = assertThrows(KeyNotFoundException.class,
+                () -> token.key(uri("pkcs11:token=someone-else;object=by-id")));
+        assertTrue(other.getMessage().contains("the URI names another token"), other.getMessage());
         KeyNotFoundException e = assertThrows(KeyNotFoundException.class, () -> token.key(uri("pkcs11:object=absent")));
         assertTrue(e.candidates().stream().anyMatch(c -> c.startsWith("by-id (id c0ffee01, EC secp384r1)")), e.candidates().toString());
         assertTrue(e.getMessage().startsWith("no private key matches 'pkcs11:object=absent'; keys on the token: "), e.getMessage());
@@ -288,6 +317,22 @@ class IaikTokenBehaviourTest {
             }
             assertEquals(3, t.stats().contextLogins());
             assertEquals(1, t.stats().userLogins());
+
+            // Without the context-specific login the token refuses: the logins above are what made it work.
+            IaikTokenKey k = (IaikTokenKey) key;
+            String refused = t.withSession("bare C_Sign", s -> {
+                iaik.pkcs.pkcs11.wrapper.CK_MECHANISM m = new iaik.pkcs.pkcs11.wrapper.CK_MECHANISM();
+                m.mechanism = Mechanism.CKM_ECDSA.code();
+                t.raw().C_SignInit(s.handle, m, k.handle(s), t.utf8());
+                s.dirty = true;
+                try {
+                    t.raw().C_Sign(s.handle, new byte[32]);
+                    return "signed";
+                } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
+                    return Ckr.name(e.getErrorCode());
+                }
+            });
+            assertEquals("CKR_USER_NOT_LOGGED_IN", refused);
         }
     }
 
