@@ -137,7 +137,12 @@ public final class Main implements Callable<Integer> {
     private static int usageError(ParameterException e, String[] args) {
         CommandLine cl = e.getCommandLine();
         PrintWriter err = cl.getErr();
-        err.println("hsmtls: " + e.getMessage());
+        String message = e.getMessage();
+        if (!cl.getSubcommands().isEmpty()
+                && message != null && message.startsWith("Missing required subcommand")) {
+            message += ": use one of " + String.join(", ", cl.getSubcommands().keySet());
+        }
+        err.println("hsmtls: " + message);
         UnmatchedArgumentException.printSuggestions(e, err);
         err.println("Try '" + cl.getCommandSpec().qualifiedName() + " --help' for more information.");
         return USAGE;
