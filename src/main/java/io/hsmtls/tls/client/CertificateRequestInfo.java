@@ -1,8 +1,10 @@
 package io.hsmtls.tls.client;
 
+import io.hsmtls.token.KeyAlgorithm;
 import io.hsmtls.token.SignatureScheme;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import javax.security.auth.x500.X500Principal;
 
 /**
@@ -15,15 +17,15 @@ import javax.security.auth.x500.X500Principal;
  *                        Ed25519, RFC 8422 §5.5); empty = any (TLS 1.3 has no such field)
  */
 public record CertificateRequestInfo(boolean tls13, List<X500Principal> authorities, List<Integer> signatureCodes,
-                                     java.util.Set<io.hsmtls.token.KeyAlgorithm> keyTypes) {
+                                     Set<KeyAlgorithm> keyTypes) {
     public CertificateRequestInfo {
         authorities = List.copyOf(authorities);
         signatureCodes = List.copyOf(signatureCodes);
-        keyTypes = java.util.Set.copyOf(keyTypes);
+        keyTypes = Set.copyOf(keyTypes);
     }
 
     public CertificateRequestInfo(boolean tls13, List<X500Principal> authorities, List<Integer> signatureCodes) {
-        this(tls13, authorities, signatureCodes, java.util.Set.of());
+        this(tls13, authorities, signatureCodes, Set.of());
     }
 
     /** The schemes hsmtls knows, in the server's order. */

@@ -1,5 +1,6 @@
 package io.hsmtls.tls.bc.client;
 
+import io.hsmtls.tls.bc.JdkTlsCrypto;
 import io.hsmtls.tls.client.ClientSettings;
 import io.hsmtls.tls.client.HandshakeRecorder;
 import io.hsmtls.tls.client.ServerCertificateException;
@@ -8,7 +9,10 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.security.SecureRandom;
+import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.tls.TlsClientProtocol;
+import org.bouncycastle.tls.TlsFatalAlert;
+import org.bouncycastle.tls.TlsFatalAlertReceived;
 import org.bouncycastle.tls.crypto.TlsCrypto;
 
 /**
@@ -18,7 +22,7 @@ import org.bouncycastle.tls.crypto.TlsCrypto;
  */
 public final class TlsClientConnection implements AutoCloseable {
     /** JDK providers throughout (records through SunJCE AES-GCM), with RSA-PSS verification fixed. */
-    private static final TlsCrypto CRYPTO = new io.hsmtls.tls.bc.JdkTlsCrypto(new SecureRandom());
+    private static final TlsCrypto CRYPTO = new JdkTlsCrypto(new SecureRandom());
 
     private final Socket socket;
     private final TlsClientProtocol protocol;
@@ -115,12 +119,12 @@ public final class TlsClientConnection implements AutoCloseable {
 
         private static String describe(Exception e) {
             String msg = e.getMessage();
-            if (e instanceof org.bouncycastle.tls.TlsFatalAlertReceived r) {
+            if (e instanceof TlsFatalAlertReceived r) {
                 return "the server ended the handshake with alert "
-                        + org.bouncycastle.tls.AlertDescription.getText(r.getAlertDescription());
+                        + AlertDescription.getText(r.getAlertDescription());
             }
-            if (e instanceof org.bouncycastle.tls.TlsFatalAlert a) {
-                return "handshake aborted with alert " + org.bouncycastle.tls.AlertDescription.getText(
+            if (e instanceof TlsFatalAlert a) {
+                return "handshake aborted with alert " + AlertDescription.getText(
                         a.getAlertDescription()) + (msg == null ? "" : ": " + msg)
                         + (a.getCause() != null && a.getCause() != e ? " (" + a.getCause().getMessage() + ")" : "");
             }

@@ -14,6 +14,7 @@ import io.hsmtls.tls.client.HostNames;
 import io.hsmtls.tls.client.ProbeStep;
 import io.hsmtls.tls.client.RecordingTokenKey;
 import io.hsmtls.tls.client.ServerCertificateException;
+import io.hsmtls.token.KeyAlgorithm;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +24,10 @@ import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Hashtable;
 import java.util.List;
+import java.util.Set;
 import java.util.Vector;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -32,11 +36,12 @@ import org.bouncycastle.tls.AlertLevel;
 import org.bouncycastle.tls.Certificate;
 import org.bouncycastle.tls.CertificateEntry;
 import org.bouncycastle.tls.CertificateRequest;
+import org.bouncycastle.tls.ClientCertificateType;
 import org.bouncycastle.tls.DefaultTlsClient;
+import org.bouncycastle.tls.NameType;
 import org.bouncycastle.tls.NamedGroup;
 import org.bouncycastle.tls.ProtocolVersion;
 import org.bouncycastle.tls.ServerName;
-import org.bouncycastle.tls.NameType;
 import org.bouncycastle.tls.SignatureAndHashAlgorithm;
 import org.bouncycastle.tls.TlsAuthentication;
 import org.bouncycastle.tls.TlsCredentials;
@@ -109,8 +114,8 @@ public final class TokenTlsClient extends DefaultTlsClient {
     }
 
     @Override
-    public java.util.Hashtable getClientExtensions() throws IOException {
-        java.util.Hashtable ext = super.getClientExtensions();
+    public Hashtable getClientExtensions() throws IOException {
+        Hashtable ext = super.getClientExtensions();
         List<String> versions = Arrays.stream(getProtocolVersions()).map(TokenTlsClient::versionName).toList();
         List<String> suites = Arrays.stream(cipherSuites).mapToObj(CipherSuite::nameOf).toList();
         List<String> groups = new ArrayList<>();
@@ -280,14 +285,14 @@ public final class TokenTlsClient extends DefaultTlsClient {
                 codes.add(org.bouncycastle.tls.SignatureScheme.from((SignatureAndHashAlgorithm) o));
             }
         }
-        java.util.Set<io.hsmtls.token.KeyAlgorithm> keyTypes = java.util.EnumSet.noneOf(io.hsmtls.token.KeyAlgorithm.class);
+        Set<KeyAlgorithm> keyTypes = EnumSet.noneOf(KeyAlgorithm.class);
         if (!tls13 && request.getCertificateTypes() != null) {
             for (short t : request.getCertificateTypes()) {
-                if (t == org.bouncycastle.tls.ClientCertificateType.rsa_sign) {
-                    keyTypes.add(io.hsmtls.token.KeyAlgorithm.RSA);
-                } else if (t == org.bouncycastle.tls.ClientCertificateType.ecdsa_sign) {
-                    keyTypes.add(io.hsmtls.token.KeyAlgorithm.EC);
-                    keyTypes.add(io.hsmtls.token.KeyAlgorithm.ED25519);
+                if (t == ClientCertificateType.rsa_sign) {
+                    keyTypes.add(KeyAlgorithm.RSA);
+                } else if (t == ClientCertificateType.ecdsa_sign) {
+                    keyTypes.add(KeyAlgorithm.EC);
+                    keyTypes.add(KeyAlgorithm.ED25519);
                 }
             }
         }
