@@ -65,6 +65,14 @@ class ConnectOnSoftHsmTest {
                         .sign(), false);
             }
         }
+        SoftHsm.run(List.of("pkcs11-tool", "--module", SoftHsm.modulePath().toString(), "--token-label", hsm.label(),
+                "--login", "--pin", SoftHsm.USER_PIN, "--keypairgen", "--key-type", "EC:prime256v1", "--id", "0b01",
+                "--label", "ec-always", "--usage-sign", "--always-auth"));
+        try (Token t = IaikTokens.open(TokenOptions.of(Pkcs11Uri.parse(hsm.tokenUri()), null).withReadWrite(true))) {
+            TokenKey key = t.key(Pkcs11Uri.parse(hsm.keyUri("ec-always")));
+            t.storeCertificate(key, clientCa.leaf("CN=ec-always").publicKey(key.info().publicKey()).clientAuth()
+                    .sign(), false);
+        }
     }
 
     /** A running {@code hsmtls connect}; closing interrupts it and waits for it to end. */
@@ -76,14 +84,19 @@ class ConnectOnSoftHsmTest {
         final CompletableFuture<Integer> exit = new CompletableFuture<>();
 
         Running(String upstream, String key, String... extra) throws Exception {
+            this(upstream, hsm.keyUri(key), new byte[0], extra);
+        }
+
+        Running(String upstream, String keyUri, byte[] stdin, String... extra) throws Exception {
             try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 port = probe.getLocalPort();
             }
             List<String> args = new ArrayList<>(List.of("connect", "--listen", "127.0.0.1:" + port, "--upstream",
-                    upstream, "--key", hsm.keyUri(key), "--trust", serverCaPem.toString(), "--server-name",
+                    upstream, "--key", keyUri, "--trust", serverCaPem.toString(), "--server-name",
                     "localhost"));
             args.addAll(List.of(extra));
-            thread = Thread.ofVirtual().start(() -> exit.complete(Main.run(new ByteArrayInputStream(new byte[0]),
+            byte[] in = stdin.clone();
+            thread = Thread.ofVirtual().start(() -> exit.complete(Main.run(new ByteArrayInputStream(in),
                     new PrintWriter(out), new PrintWriter(err), args.toArray(new String[0]))));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             while (!err.toString().contains("connect listening on")) {
@@ -204,6 +217,26 @@ class ConnectOnSoftHsmTest {
                 assertTrue(line.contains("bytes-up=" + size + " bytes-down=" + size), line);
                 assertTrue(line.contains("client-cert=\"CN=client-rsa\""), line);
             }
+        }
+    }
+
+    /**
+     * A CKA_ALWAYS_AUTHENTICATE key through the CLI with --pin-stdin: standard input holds the PIN
+     * once, so every later handshake (each with its own context-specific login) must reuse it.
+     */
+    @Test
+    void connect_alwaysAuthenticateKey_pinFromStdinOnce_severalConnections() throws Exception {
+        String uriWithoutPin = "pkcs11:token=" + hsm.label() + ";object=ec-always?module-path=" + SoftHsm.modulePath();
+        try (OpensslServer s = new OpensslServer(serverCrt, serverKey, clientCaPem, "-tls1_3");
+             Running c = new Running("127.0.0.1:" + s.port(), uriWithoutPin,
+                     (SoftHsm.USER_PIN + "\n").getBytes(StandardCharsets.UTF_8), "--pin-stdin")) {
+            for (int i = 1; i <= 3; i++) {
+                String page = c.exchange("GET / HTTP/1.0\r\n\r\n");
+                assertTrue(page.startsWith("HTTP/1.0 200 ok"), page + "\n" + c.err);
+                String line = c.logLine(i);
+                assertTrue(line.contains("client-cert=\"CN=ec-always\"") && line.contains("token-ops=1"), line);
+            }
+            assertTrue(!c.err.toString().contains("PIN"), "no PIN prompt or PIN error: " + c.err);
         }
     }
 
