@@ -73,7 +73,7 @@ final class ConnectCommand implements Callable<Integer> {
         if (handshakeTimeout < 1) throw new IllegalArgumentException("--handshake-timeout " + handshakeTimeout + " < 1");
         if (idleTimeout < 0) throw new IllegalArgumentException("--idle-timeout " + idleTimeout + " < 0");
         ServerVerifier verifier = client.verifier(io);
-        try (Token token = Tokens.open(io, key.tokenOptions(false))) {
+        try (Token token = Tokens.openRecovering(io, key.tokenOptions(false))) {
             List<ClientCandidate> candidates = client.candidates(token, key.uri());
             ClientOptions.Prepared p = client.prepare(up.host(), verifier, candidates);
             if (p.decision().note() != null) {

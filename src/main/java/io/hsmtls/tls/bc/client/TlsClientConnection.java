@@ -124,9 +124,14 @@ public final class TlsClientConnection implements AutoCloseable {
                         + AlertDescription.getText(r.getAlertDescription());
             }
             if (e instanceof TlsFatalAlert a) {
-                return "handshake aborted with alert " + AlertDescription.getText(
-                        a.getAlertDescription()) + (msg == null ? "" : ": " + msg)
-                        + (a.getCause() != null && a.getCause() != e ? " (" + a.getCause().getMessage() + ")" : "");
+                // BC's own alerts carry no text ("internal_error(80)"); ours carry the reason, and the
+                // cause (a token error) is named only when the message does not already say it.
+                String causeText = a.getCause() == null || a.getCause() == e ? null : a.getCause().getMessage();
+                String text = msg == null || msg.equals(AlertDescription.getText(a.getAlertDescription())) ? null : msg;
+                String why = text != null && causeText != null && !text.contains(causeText) ? text + " (" + causeText + ")"
+                        : text != null ? text : causeText;
+                return "handshake aborted with alert " + AlertDescription.getText(a.getAlertDescription())
+                        + (why == null ? "" : ": " + why);
             }
             return "handshake failed: " + e.getClass().getSimpleName() + (msg == null ? "" : ": " + msg);
         }
