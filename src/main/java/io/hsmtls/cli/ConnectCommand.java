@@ -88,6 +88,9 @@ final class ConnectCommand implements Callable<Integer> {
                         + candidates.stream().map(ClientCandidate::description).toList() + ")");
                 io.err().flush();
                 tunnel.serve(server);
+            } catch (InterruptedException stopped) {
+                // stopped by an interrupt (in-process use): close the listener and the token, exit 0
+                Thread.currentThread().interrupt();
             }
             return Main.OK;
         }

@@ -132,7 +132,7 @@ class ConnectOnSoftHsmTest {
         @Override
         public void close() throws Exception {
             thread.interrupt();
-            exit.get(10, TimeUnit.SECONDS);
+            assertEquals(0, exit.get(10, TimeUnit.SECONDS), () -> "connect ended badly: " + err);
         }
     }
 

@@ -109,7 +109,10 @@ public final class TokenTlsClient extends DefaultTlsClient {
             return null; // RFC 6066 §3: literal IP addresses are not sent as SNI
         }
         Vector<ServerName> names = new Vector<>();
-        names.add(new ServerName(NameType.host_name, name.getBytes(StandardCharsets.US_ASCII)));
+        // RFC 6066 §3: the A-label (punycode) form, without a trailing dot.
+        String ascii = java.net.IDN.toASCII(name.endsWith(".") ? name.substring(0, name.length() - 1) : name,
+                java.net.IDN.ALLOW_UNASSIGNED);
+        names.add(new ServerName(NameType.host_name, ascii.getBytes(StandardCharsets.US_ASCII)));
         return names;
     }
 
