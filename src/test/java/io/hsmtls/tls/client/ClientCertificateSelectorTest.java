@@ -88,6 +88,13 @@ class ClientCertificateSelectorTest {
     }
 
     @Test
+    void schemeNames_unsignableOnesNamedNotNumbered() {
+        assertEquals(List.of("ecdsa_secp256r1_sha256", "ed448 (not signable by hsmtls)",
+                        "ecdsa_sha224 (not signable by hsmtls)", "0x0fff (not signable by hsmtls)"),
+                new CertificateRequestInfo(true, List.of(), List.of(0x0403, 0x0808, 0x0303, 0x0fff)).schemeNames());
+    }
+
+    @Test
     void noCandidates_noCertificate() {
         assertInstanceOf(CertificateSelection.NoCertificate.class,
                 ClientCertificateSelector.select(List.of(), req(true, List.of(), ALL)));
