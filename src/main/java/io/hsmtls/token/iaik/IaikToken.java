@@ -64,6 +64,8 @@ public final class IaikToken implements Token {
     static final long CKO_PUBLIC_KEY = PKCS11Constants.CKO_PUBLIC_KEY;
     static final long CKO_PRIVATE_KEY = PKCS11Constants.CKO_PRIVATE_KEY;
     private static final SecureRandom RANDOM = new SecureRandom();
+    static final Duration DEFAULT_RECOVERY_FIRST = Duration.ofSeconds(1);
+    static final Duration DEFAULT_RECOVERY_MAX = Duration.ofSeconds(30);
     /** Tokens logged in per module and slot: the last one to close logs out. */
     private static final Map<String, Integer> LOGINS = new LinkedHashMap<>();
     /** Every C_Login(CKU_USER) this process made, successful or not: proves a wrong PIN is tried once. */
@@ -82,6 +84,12 @@ public final class IaikToken implements Token {
     private volatile Lane lane;
     private final int poolSize;
     private volatile long moduleGeneration;
+    /**
+     * The module generation recovery last saw: re-initialise only if nobody has since. After a
+     * failed attempt it is the generation that attempt made, so the next attempt initialises again
+     * (a module re-initialised while its server was away shows no token until it is again).
+     */
+    private volatile long reinitSeen;
     private volatile Thread recoverer;
     private volatile Duration recoveryFirst;
     private volatile Duration recoveryMax;
@@ -94,6 +102,7 @@ public final class IaikToken implements Token {
     private volatile LoginFailedException loginRefused;
     private volatile boolean loggedIn;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
 
     final AtomicLong signs = new AtomicLong();
     final AtomicLong decrypts = new AtomicLong();
@@ -122,6 +131,7 @@ public final class IaikToken implements Token {
         this.pool = newPool();
         this.lane = new Lane(info.label(), poolSize, options.maxPending());
         this.moduleGeneration = module.generation();
+        this.reinitSeen = moduleGeneration;
         this.pinSource = options.pin().or(() -> PinSource.of(options.uri()));
         this.loginKey = module.path() + "#" + slot.getSlotID();
     }
@@ -156,7 +166,7 @@ public final class IaikToken implements Token {
             } catch (io.hsmtls.token.TokenNotFoundException e) {
                 // Some modules (SoftHSM) list only the tokens that existed at C_Initialize. When nobody
                 // else in this process uses the module, initialise it again once and look again.
-                if (e.ambiguous() || module.users() > 1) {
+                if (e.ambiguous() || module.users() > 1 || !module.ownsInitialization()) {
                     throw e;
                 }
                 module.reinitialize(module.generation());
@@ -171,6 +181,12 @@ public final class IaikToken implements Token {
             }
             IaikToken token = new IaikToken(module, slot, options, info, mechanisms, anchor, notices);
             token.login();
+            token.health.onChange(h -> {
+                if (!h.up() && token.recoveryFirst != null) {
+                    token.startRecoverer();
+                }
+            });
+            token.enableAutoRecovery(DEFAULT_RECOVERY_FIRST, DEFAULT_RECOVERY_MAX);
             return token;
         } catch (RuntimeException e) {
             if (anchor != null) {
@@ -457,7 +473,20 @@ public final class IaikToken implements Token {
             return;
         }
         boolean hung = health.downReason() == TokenUnavailableException.Reason.DEADLINE;
-        module.reinitialize(moduleGeneration);
+        try {
+            rebuild(hung);
+        } catch (RuntimeException e) {
+            reinitSeen = module.generation();
+            throw e;
+        }
+        moduleGeneration = module.generation();
+        reinitSeen = moduleGeneration;
+        reinitializations.incrementAndGet();
+        health.markUp();
+    }
+
+    private void rebuild(boolean hung) {
+        module.reinitialize(reinitSeen);
         pool.abandon();
         Slot newSlot = Slots.find(module, options.uri());
         Session newAnchor;
@@ -477,9 +506,6 @@ public final class IaikToken implements Token {
         if (info.loginRequired()) {
             loginWith(recoveryPin(), false);
         }
-        moduleGeneration = module.generation();
-        reinitializations.incrementAndGet();
-        health.markUp();
     }
 
     private Pin recoveryPin() {
@@ -506,18 +532,26 @@ public final class IaikToken implements Token {
     /**
      * Recovers by itself after the token is marked down: a platform thread tries {@link #recover()}
      * after {@code first}, then at doubling intervals up to {@code max}, until it works or the token
-     * is closed. A refused PIN stops it for good (a retry could lock the card).
+     * is closed. A refused PIN stops it for good (a retry could lock the card). On by default
+     * (1 s, then up to 30 s); this changes the intervals.
      */
     public void enableAutoRecovery(Duration first, Duration max) {
-        this.recoveryFirst = first;
+        if (first.isNegative() || first.isZero() || max.compareTo(first) < 0) {
+            throw new IllegalArgumentException("auto recovery intervals: first " + first + " must be > 0 and <= max " + max);
+        }
         this.recoveryMax = max;
-        health.onChange(h -> {
-            if (!h.up()) {
-                startRecoverer();
-            }
-        });
+        this.recoveryFirst = first;
         if (!health.up()) {
             startRecoverer();
+        }
+    }
+
+    /** Leaves a token that went down down until {@link #recover()} is called (tests, or an operator's choice). */
+    public void disableAutoRecovery() {
+        this.recoveryFirst = null;
+        Thread r = recoverer;
+        if (r != null) {
+            r.interrupt();
         }
     }
 
@@ -527,7 +561,7 @@ public final class IaikToken implements Token {
         }
         recoverer = Thread.ofPlatform().daemon(true).name("hsmtls-token-recovery-" + info.label()).start(() -> {
             Duration wait = recoveryFirst;
-            while (!closed && !health.up()) {
+            while (!closed && !health.up() && recoveryFirst != null) {
                 try {
                     Thread.sleep(wait);
                 } catch (InterruptedException e) {
@@ -540,13 +574,19 @@ public final class IaikToken implements Token {
                 } catch (LoginFailedException e) {
                     notices.accept("token '" + info.label() + "' stays down: " + e.getMessage());
                     return;
+                } catch (io.hsmtls.token.TokenNotFoundException e) {
+                    health.stillDown(TokenUnavailableException.Reason.NOT_PRESENT, "the token is not present ("
+                            + e.getMessage() + ")");
+                    notices.accept("token '" + info.label() + "' still down: " + e.getMessage() + "; next try in "
+                            + wait.multipliedBy(2).toMillis() + " ms");
                 } catch (TokenException | IllegalStateException e) {
                     notices.accept("token '" + info.label() + "' still down: " + e.getMessage() + "; next try in "
                             + wait.multipliedBy(2).toMillis() + " ms");
                 }
                 wait = wait.multipliedBy(2);
-                if (wait.compareTo(recoveryMax) > 0) {
-                    wait = recoveryMax;
+                Duration max = recoveryMax;
+                if (wait.compareTo(max) > 0) {
+                    wait = max;
                 }
             }
         });
@@ -975,12 +1015,11 @@ public final class IaikToken implements Token {
 
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
+        // Not the monitor recover() holds: closing must not wait for a recovery stuck in the module.
+        if (!closing.compareAndSet(false, true)) {
+            return;
         }
+        closed = true;
         lane.shutdown();
         pool.closeAll();
         Thread r = recoverer;

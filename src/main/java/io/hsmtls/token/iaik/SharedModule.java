@@ -120,6 +120,11 @@ public final class SharedModule {
         return module.getPKCS11Module();
     }
 
+    /** False when something else in this process had initialised the module before hsmtls (e.g. SunPKCS11). */
+    boolean ownsInitialization() {
+        return ownsInit;
+    }
+
     /** Increases each time the module is re-initialised; sessions and logins of older generations are gone. */
     long generation() {
         return generation;

@@ -217,6 +217,21 @@ class IaikTokenBehaviourTest {
     }
 
     @Test
+    void twoKeysWithOneLabel_isAmbiguous_andTheIdPicksOne() {
+        TokenKey ours = token.generateKeyPair(KeyType.EC_P256, "twin", Optional.empty(), false);
+        // Another tool happily makes a second key with the same label.
+        SoftHsm.run(List.of("pkcs11-tool", "--module", SoftHsm.modulePath().toString(), "--token-label", hsm.label(),
+                "--login", "--pin", SoftHsm.USER_PIN, "--keypairgen", "--key-type", "EC:prime256v1", "--label", "twin",
+                "--id", "7717"));
+        KeyNotFoundException e = assertThrows(KeyNotFoundException.class, () -> token.key(uri("pkcs11:object=twin")));
+        assertTrue(e.getMessage().startsWith("several private keys match 'pkcs11:object=twin'; add object= or id= to pick one of: "),
+                e.getMessage());
+        assertTrue(e.candidates().stream().anyMatch(c -> c.contains("id 7717")), e.candidates().toString());
+        assertEquals(ours.info().publicKey(), token.key(ours.uri()).info().publicKey(), "object+id is unique");
+        assertEquals("7717", token.key(uri("pkcs11:object=twin;id=%77%17")).info().id().hex());
+    }
+
+    @Test
     void existingLabel_isRefused_unlessOverwrite() {
         TokenKey first = token.generateKeyPair(KeyType.EC_P256, "twice", Optional.empty(), false);
         ObjectExistsException e = assertThrows(ObjectExistsException.class,
@@ -285,6 +300,18 @@ class IaikTokenBehaviourTest {
             }
         }
         throw new AssertionError("no " + kind + " with " + line + " in:\n" + listing);
+    }
+
+    @Test
+    void publicKey_comesFromTheCertificate_orTheRsaPrivateKey_whenThePublicObjectIsGone() throws Exception {
+        TokenKey ec = token.generateKeyPair(KeyType.EC_P256, "pub-from-cert", Optional.empty(), false);
+        token.storeCertificate(ec, TestCertificates.selfSigned(ec, "pub-from-cert"), false);
+        token.delete(uri("pkcs11:object=pub-from-cert;type=public"));
+        assertEquals(ec.info().publicKey(), token.key(ec.uri()).info().publicKey());
+
+        TokenKey rsa = token.generateKeyPair(KeyType.RSA_2048, "pub-from-private", Optional.empty(), false);
+        token.delete(uri("pkcs11:object=pub-from-private;type=public"));
+        assertEquals(rsa.info().publicKey(), token.key(rsa.uri()).info().publicKey());
     }
 
     @Test
@@ -370,11 +397,19 @@ class IaikTokenBehaviourTest {
         TokenKey slowKey = token.generateKeyPair(KeyType.RSA_4096, "slow-rsa", Optional.empty(), false);
         try (IaikToken t = IaikTokens.open(TokenOptions.of(Pkcs11Uri.parse(hsm.tokenUri()), null)
                 .withOpDeadline(Duration.ofNanos(1)), m -> { })) {
+            t.disableAutoRecovery();
             TokenKey key = t.key(slowKey.uri());
-            List<TokenUnavailableException.Reason> reasons = new ArrayList<>();
-            TokenUnavailableException e = assertThrows(TokenUnavailableException.class,
-                    () -> key.sign(SignatureScheme.RSA_PKCS1_SHA256, new byte[] {1}));
-            reasons.add(e.reason());
+            // A 1 ns deadline: the caller sees the deadline pass unless the machine is so busy that the
+            // signature is already there when it looks (then it gets the signature). Try a few times.
+            TokenUnavailableException e = null;
+            for (int i = 0; i < 20 && e == null; i++) {
+                try {
+                    key.sign(SignatureScheme.RSA_PKCS1_SHA256, new byte[] {1});
+                } catch (TokenUnavailableException x) {
+                    e = x;
+                }
+            }
+            assertNotNull(e, "a 1 ns deadline was never noticed in 20 RSA-4096 signatures");
             assertEquals(TokenUnavailableException.Reason.DEADLINE, e.reason(), e.getMessage());
             assertFalse(t.health().up());
             assertFalse(t.stats().up());
@@ -383,7 +418,7 @@ class IaikTokenBehaviourTest {
                     () -> key.sign(SignatureScheme.RSA_PKCS1_SHA256, new byte[] {1}));
             assertEquals(TokenUnavailableException.Reason.DOWN, down.reason());
             assertNotNull(down.since());
-            assertTrue(System.nanoTime() - start < 50_000_000L, "fails fast");
+            assertTrue(System.nanoTime() - start < 500_000_000L, "fails fast");
             assertTrue(t.stats().rejected() >= 2);
             // The recovery seam: marking it up lets calls through again.
             t.health().markUp();
