@@ -89,6 +89,10 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             description = "on SIGTERM, let open connections finish for this long (default: ${DEFAULT-VALUE})")
     double drainTimeout;
 
+    @Option(names = "--proxy-protocol", description = "send a PROXY protocol v2 header to the backend with the "
+            + "client address, SNI, TLS version/cipher and client certificate subject and SHA-256 fingerprint")
+    boolean proxyProtocol;
+
     /** Set by tests to stop a running serve; a signal handler does the same in production. */
     static volatile CountDownLatch stopForTests;
 
@@ -117,7 +121,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
         Optional<ChainValidator> validator = clientCa == null ? Optional.empty()
                 : Optional.of(new ChainValidator(readPem(clientCa, "--client-ca"), ChainValidator.Purpose.CLIENT_AUTH));
 
-        try (Token token = Tokens.open(key.tokenOptions(false))) {
+        try (Token token = Tokens.open(io, key.tokenOptions(false))) {
             TokenKey tokenKey = token.key(key.key);
             List<X509Certificate> chain = fileChain.orElseGet(() -> tokenKey.certificate().map(List::of)
                     .orElseThrow(() -> new OperationFailedException("key " + tokenKey.uri() + " has no certificate "
@@ -135,13 +139,31 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                     seconds(drainTimeout));
             ProxyServer proxy = new ProxyServer(new InetSocketAddress(listenAt.host(), listenAt.port()),
                     new InetSocketAddress(backendAt.host(), backendAt.port()), new BcServerHandshaker(settings),
-                    limits, null);
+                    limits, r -> {
+                        // Straight to stderr, not java.util.logging: JUL resets its handlers in its own
+                        // shutdown hook, which would lose the lines of connections drained on SIGTERM.
+                        synchronized (io.err()) {
+                            io.err().println("hsmtls: connection " + r.line());
+                            io.err().flush();
+                        }
+                    });
+            proxy.withProxyProtocol(proxyProtocol);
             InetSocketAddress bound = proxy.start();
             CountDownLatch stop = new CountDownLatch(1);
+            CountDownLatch drained = new CountDownLatch(1);
             stopForTests = stop;
+            // SIGTERM runs this hook: stop accepting, drain to the deadline; the token stays open
+            // until the drain ends (the main thread waits for it before closing the token).
             Thread hook = new Thread(() -> {
                 stop.countDown();
-                proxy.shutdown(limits.drainTimeout());
+                try {
+                    int cut = proxy.shutdown(limits.drainTimeout());
+                    io.err().println("hsmtls: stopped on signal" + (cut > 0 ? " (" + cut
+                            + " connections cut at the drain deadline)" : ""));
+                    io.err().flush();
+                } finally {
+                    drained.countDown();
+                }
             }, "hsmtls-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             io.out().println("hsmtls: listening on " + new HostPort(bound.getAddress().getHostAddress(), bound.getPort())
@@ -149,12 +171,17 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                     + ", certificate " + ChainValidator.describe(credentials.leaf()) + "), forwarding to " + backendAt);
             io.out().flush();
             stop.await();
+            boolean bySignal;
             try {
-                Runtime.getRuntime().removeShutdownHook(hook);
+                bySignal = !Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                bySignal = true;
+            }
+            if (bySignal) {
+                drained.await();
+            } else {
                 int cut = proxy.shutdown(limits.drainTimeout());
                 io.err().println("hsmtls: stopped" + (cut > 0 ? " (" + cut + " connections cut at the drain deadline)" : ""));
-            } catch (IllegalStateException shuttingDown) {
-                // SIGTERM: the hook drains; this thread just ends
             }
             return Main.OK;
         }

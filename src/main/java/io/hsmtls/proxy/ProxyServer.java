@@ -24,7 +24,7 @@ import java.util.function.Consumer;
  * sides. Limits: connections at once (excess connections are closed at accept), the handshake
  * timeout (in the handshaker's settings), the idle timeout. {@link #shutdown(Duration)} stops
  * accepting and lets open connections drain up to a deadline. Each connection ends with one
- * {@link ConnectionRecord}, logged on {@code io.hsmtls.connection} and given to the listener.
+ * {@link ConnectionRecord}, given to the listener (by default logged on {@code io.hsmtls.connection}).
  */
 public final class ProxyServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.hsmtls.connection");
@@ -40,6 +40,7 @@ public final class ProxyServer implements AutoCloseable {
     private final Set<AutoCloseable> openSockets = ConcurrentHashMap.newKeySet();
     private volatile ServerSocket server;
     private volatile boolean stopping;
+    private volatile boolean proxyProtocol;
     private Thread acceptor;
 
     public ProxyServer(InetSocketAddress listen, InetSocketAddress backend, ServerHandshaker handshaker,
@@ -48,8 +49,17 @@ public final class ProxyServer implements AutoCloseable {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.handshaker = Objects.requireNonNull(handshaker, "handshaker");
         this.limits = Objects.requireNonNull(limits, "limits");
-        this.listener = listener == null ? r -> { } : listener;
+        this.listener = listener == null ? ProxyServer::log : listener;
         this.slots = new Semaphore(limits.maxConnections());
+    }
+
+    /**
+     * Sends a PROXY protocol v2 header ({@link ProxyProtocolV2}) to the backend before any data,
+     * with the client's address and verified certificate. Set before {@link #start()}.
+     */
+    public ProxyServer withProxyProtocol(boolean on) {
+        this.proxyProtocol = on;
+        return this;
     }
 
     /** Binds and starts accepting; returns the bound address (port 0 becomes the real port). */
@@ -139,6 +149,11 @@ public final class ProxyServer implements AutoCloseable {
             try {
                 back.connect(backend, (int) limits.connectTimeout().toMillis());
                 back.setTcpNoDelay(true);
+                if (proxyProtocol) {
+                    back.getOutputStream().write(ProxyProtocolV2.header(peer,
+                            (InetSocketAddress) client.getLocalSocketAddress(), info));
+                    back.getOutputStream().flush();
+                }
             } catch (IOException e) {
                 tls.close();
                 closeQuietly(back);
@@ -168,8 +183,12 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    private void emit(ConnectionRecord r) {
+    /** The default connection log: one INFO line on {@code io.hsmtls.connection}. */
+    public static void log(ConnectionRecord r) {
         LOG.log(System.Logger.Level.INFO, r.line());
+    }
+
+    private void emit(ConnectionRecord r) {
         try {
             listener.accept(r);
         } catch (RuntimeException e) {

@@ -64,16 +64,19 @@ final class HsmTlsServer extends DefaultTlsServer {
     boolean alertSent;
     String alertMessage;
     private byte[] resumedId;
+    /** The credentials for this handshake: the default until the ClientHello's SNI picks another. */
+    private io.hsmtls.tls.ServerCredentials selected;
 
     HsmTlsServer(JcaTlsCrypto crypto, ServerSettings settings, SessionCache<TlsSession> cache) {
         super(crypto);
         this.jca = crypto;
         this.settings = settings;
         this.cache = cache;
+        this.selected = settings.credentials();
     }
 
     private TokenKey key() {
-        return settings.credentials().key();
+        return selected.key();
     }
 
     @Override
@@ -88,12 +91,18 @@ final class HsmTlsServer extends DefaultTlsServer {
 
     @Override
     protected int[] getSupportedCipherSuites() {
-        List<CipherSuite> suites = settings.profile().suites(settings.credentials().algorithm());
+        // Before the ClientHello: offer what any of the listener's keys can do; isSelectableCipherSuite
+        // narrows it to the key SNI picked.
+        java.util.LinkedHashSet<CipherSuite> suites = new java.util.LinkedHashSet<>();
+        for (var c : settings.allCredentials()) {
+            suites.addAll(settings.profile().suites(c.algorithm()));
+        }
         int[] codes = suites.stream().mapToInt(CipherSuite::code).toArray();
         return TlsUtils.getSupportedCipherSuites(getCrypto(), codes);
     }
 
     @Override
+    @SuppressWarnings("rawtypes") // Bouncy Castle's signature
     public void processClientExtensions(java.util.Hashtable clientExtensions) throws IOException {
         super.processClientExtensions(clientExtensions);
         Vector<?> names = TlsExtensionsUtils.getServerNameExtensionClient(clientExtensions);
@@ -105,6 +114,24 @@ final class HsmTlsServer extends DefaultTlsServer {
                 }
             }
         }
+        if (sni.isPresent()) {
+            var byName = settings.sniCredentials().get(sni.get().toLowerCase(java.util.Locale.ROOT));
+            if (byName != null) {
+                selected = byName;
+            } else if (settings.rejectUnknownSni()) {
+                throw new TlsFatalAlert(AlertDescription.unrecognized_name,
+                        "client asked for server name '" + sni.get() + "', which this listener does not serve");
+            }
+        }
+    }
+
+    @Override
+    @SuppressWarnings("rawtypes") // Bouncy Castle's signature
+    protected boolean isSelectableCipherSuite(int cipherSuite, int availCurveBits, int availFiniteFieldBits,
+                                              Vector sigAlgs) {
+        var ours = CipherSuite.ofCode(cipherSuite);
+        return ours.isPresent() && settings.profile().suites(selected.algorithm()).contains(ours.get())
+                && super.isSelectableCipherSuite(cipherSuite, availCurveBits, availFiniteFieldBits, sigAlgs);
     }
 
     // ---- credentials -------------------------------------------------------------------
@@ -130,7 +157,7 @@ final class HsmTlsServer extends DefaultTlsServer {
             }
         }
         TlsVersion version = tls13 ? TlsVersion.TLS_1_3 : TlsVersion.TLS_1_2;
-        for (SignatureScheme s : settings.profile().signatureSchemes(settings.credentials().algorithm(), version)) {
+        for (SignatureScheme s : settings.profile().signatureSchemes(selected.algorithm(), version)) {
             if (key().signatureSchemes().contains(s) && clientCodes.contains(s.code())) {
                 return s;
             }
@@ -142,7 +169,7 @@ final class HsmTlsServer extends DefaultTlsServer {
     }
 
     private Certificate certificate(boolean tls13) throws IOException {
-        List<X509Certificate> chain = settings.credentials().chain();
+        List<X509Certificate> chain = selected.chain();
         TlsCertificate[] certs = new TlsCertificate[chain.size()];
         try {
             for (int i = 0; i < certs.length; i++) {
