@@ -31,7 +31,7 @@ public final class ProxyServer implements AutoCloseable {
 
     private final InetSocketAddress listen;
     private final InetSocketAddress backend;
-    private final ServerHandshaker handshaker;
+    private final java.util.concurrent.atomic.AtomicReference<ServerHandshaker> handshaker;
     private final ProxyLimits limits;
     private final Consumer<ConnectionRecord> listener;
     private final Semaphore slots;
@@ -47,7 +47,7 @@ public final class ProxyServer implements AutoCloseable {
                        ProxyLimits limits, Consumer<ConnectionRecord> listener) {
         this.listen = Objects.requireNonNull(listen, "listen");
         this.backend = Objects.requireNonNull(backend, "backend");
-        this.handshaker = Objects.requireNonNull(handshaker, "handshaker");
+        this.handshaker = new java.util.concurrent.atomic.AtomicReference<>(Objects.requireNonNull(handshaker, "handshaker"));
         this.limits = Objects.requireNonNull(limits, "limits");
         this.listener = listener == null ? ProxyServer::log : listener;
         this.slots = new Semaphore(limits.maxConnections());
@@ -60,6 +60,14 @@ public final class ProxyServer implements AutoCloseable {
     public ProxyServer withProxyProtocol(boolean on) {
         this.proxyProtocol = on;
         return this;
+    }
+
+    /**
+     * Replaces the TLS side for connections accepted from now on (reload: new certificate, key or
+     * policy); open connections keep theirs. Returns the previous one.
+     */
+    public ServerHandshaker swapHandshaker(ServerHandshaker next) {
+        return handshaker.getAndSet(Objects.requireNonNull(next, "handshaker"));
     }
 
     /** Binds and starts accepting; returns the bound address (port 0 becomes the real port). */
@@ -135,7 +143,7 @@ public final class ProxyServer implements AutoCloseable {
             }
             TlsConnection tls;
             try {
-                tls = handshaker.handshake(client);
+                tls = handshaker.get().handshake(client);
             } catch (HandshakeFailedException e) {
                 emit(new ConnectionRecord(id, peer, Optional.empty(), e.sni(),
                         "handshake failed: " + e.alert() + (e.alertSent() ? " sent" : e.alert().equals("none") ? "" : " received")

@@ -87,6 +87,17 @@ class ServeCommandTest {
     }
 
     @Test
+    void clientAuthWithoutClientCa_usageError() {
+        CliRun r = CliRun.of("serve", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--key", hsm.keyUri("web"),
+                "--client-auth", "required");
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains("needs --client-ca FILE"), r.err());
+        CliRun bad = CliRun.of("serve", "--listen", "nohost", "--backend", "127.0.0.1:1", "--key", hsm.keyUri("web"));
+        assertEquals(2, bad.code(), bad.toString());
+        assertTrue(bad.err().contains("'nohost' is not HOST:PORT"), bad.err());
+    }
+
+    @Test
     void certificateOfAnotherKey_refusedBeforeListening() {
         CliRun r = CliRun.of("serve", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--key", hsm.keyUri("web"),
                 "--cert", wrongChain.toString());

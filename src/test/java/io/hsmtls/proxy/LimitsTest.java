@@ -155,4 +155,22 @@ class LimitsTest {
         }
     }
 
+
+    @Test
+    void swapHandshaker_newConnectionsGetNewKey_openOneKeepsFlowing() throws Exception {
+        int port = f.proxy(f.settings("ec", Profile.COMPAT, ClientAuthMode.NONE));
+        ProxyServer proxy = f.proxies.get(f.proxies.size() - 1);
+        try (SSLSocket open = (SSLSocket) f.jsse(null).getSocketFactory().createSocket("localhost", port)) {
+            open.startHandshake();
+            assertEquals("EC", open.getSession().getPeerCertificates()[0].getPublicKey().getAlgorithm());
+            proxy.swapHandshaker(new io.hsmtls.tls.bc.BcServerHandshaker(f.settings("rsa", Profile.COMPAT, ClientAuthMode.NONE)));
+            try (SSLSocket next = (SSLSocket) f.jsse(null).getSocketFactory().createSocket("localhost", port)) {
+                next.startHandshake();
+                assertEquals("RSA", next.getSession().getPeerCertificates()[0].getPublicKey().getAlgorithm());
+            }
+            open.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            open.getOutputStream().flush();
+            assertTrue(new String(open.getInputStream().readAllBytes(), StandardCharsets.UTF_8).endsWith(ServeFixture.BODY));
+        }
+    }
 }

@@ -89,6 +89,13 @@ final class HsmTlsServer extends DefaultTlsServer {
         return v13 ? ProtocolVersion.TLSv13.only() : ProtocolVersion.TLSv12.only();
     }
 
+    /** Exactly the groups {@code --print-profile} names; no finite-field DH, no x448. */
+    @Override
+    public int[] getSupportedGroups() {
+        return new int[] {org.bouncycastle.tls.NamedGroup.x25519, org.bouncycastle.tls.NamedGroup.secp256r1,
+            org.bouncycastle.tls.NamedGroup.secp384r1};
+    }
+
     @Override
     protected int[] getSupportedCipherSuites() {
         // Before the ClientHello: offer what any of the listener's keys can do; isSelectableCipherSuite
@@ -284,7 +291,7 @@ final class HsmTlsServer extends DefaultTlsServer {
         if (level == AlertLevel.fatal && "none".equals(alert)) {
             alert = AlertDescription.getName(description);
             alertSent = true;
-            alertMessage = message != null ? message : cause != null ? cause.getMessage() : null;
+            alertMessage = reason(message, cause);
         }
     }
 
@@ -298,6 +305,24 @@ final class HsmTlsServer extends DefaultTlsServer {
 
     org.bouncycastle.tls.SecurityParameters connectionParameters() {
         return context.getSecurityParametersConnection();
+    }
+
+    /**
+     * The most specific reason: Bouncy Castle wraps our own alerts ("Failed to read record"), so
+     * prefer the innermost message that came from our policy or the token.
+     */
+    static String reason(String message, Throwable cause) {
+        String best = message;
+        for (Throwable t = cause; t != null && t != t.getCause(); t = t.getCause()) {
+            if (t.getMessage() != null && (t instanceof TlsFatalAlert || t instanceof io.hsmtls.token.TokenException
+                    || t instanceof io.hsmtls.tls.CertificateRejectedException)) {
+                best = t.getMessage();
+                if (!(t instanceof TlsFatalAlert)) {
+                    break;
+                }
+            }
+        }
+        return best;
     }
 
     SessionParameters sessionParameters() {

@@ -15,9 +15,10 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
  * "SHA256WITHRSAANDMGF1" (a name only BC's own provider registers) to verify an
  * {@code rsa_pss_rsae_*} signature, so with JDK providers every peer that signs with RSA-PSS
  * (every RSA peer in TLS 1.3) fails with internal_error. The JDK's name is "RSASSA-PSS"; BC passes
- * the PSSParameterSpec itself, so renaming is enough. Records still go through SunJCE.
+ * the PSSParameterSpec itself, so renaming is enough. Records still go through SunJCE. Not final:
+ * a performance subclass (BC's X25519/P-256 via {@code createECDomain}) should extend this one.
  */
-public final class JdkTlsCrypto extends JcaTlsCrypto {
+public class JdkTlsCrypto extends JcaTlsCrypto {
 
     public JdkTlsCrypto(SecureRandom random) {
         super(new DefaultJcaJceHelper(), random, random);
