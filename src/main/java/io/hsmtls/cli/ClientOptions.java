@@ -6,6 +6,8 @@ import io.hsmtls.tls.client.ClientSettings;
 import io.hsmtls.tls.client.ProbeStep;
 import io.hsmtls.tls.client.ServerVerifier;
 import io.hsmtls.tls.client.VersionPolicy;
+import io.hsmtls.token.Pkcs11Uri;
+import io.hsmtls.token.SignatureScheme;
 import io.hsmtls.token.Token;
 import io.hsmtls.token.TokenKey;
 import java.io.IOException;
@@ -80,7 +82,7 @@ public class ClientOptions {
     }
 
     /** The client's candidate certificates: the named key, or every key with a certificate on the token. */
-    List<ClientCandidate> candidates(Token token, io.hsmtls.token.Pkcs11Uri uri) throws IOException {
+    List<ClientCandidate> candidates(Token token, Pkcs11Uri uri) throws IOException {
         List<X509Certificate> extra = chain == null ? List.of() : readCertificates(chain, "--cert");
         List<ClientCandidate> out = new ArrayList<>();
         if (uri.namesObject()) {
@@ -110,7 +112,7 @@ public class ClientOptions {
                 List.of(ProbeStep.d("candidates", candidates.isEmpty() ? List.of("none (no --key): no client certificate")
                         : candidates.stream().map(c -> c.description() + " | " + c.leaf().getSubjectX500Principal()
                                 .getName() + " | can sign: " + c.schemes().stream().sorted()
-                                .map(io.hsmtls.token.SignatureScheme::tlsName).toList()).toList()))));
+                                .map(SignatureScheme::tlsName).toList()).toList()))));
         if (d.note() != null) {
             notes.add(new ProbeStep("Version choice", d.warning() ? ProbeStep.Status.WARN : ProbeStep.Status.INFO, 0,
                     List.of(ProbeStep.d("offered", d.versions().stream().map(TlsVersion::display).toList()),

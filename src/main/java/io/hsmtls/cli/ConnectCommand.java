@@ -64,6 +64,10 @@ final class ConnectCommand implements Callable<Integer> {
             description = "close a connection with no data either way for this long; 0 = never (default: ${DEFAULT-VALUE})")
     int idleTimeout;
 
+    @Option(names = "--drain-timeout", paramLabel = "SECONDS", defaultValue = "30",
+            description = "on SIGTERM, stop accepting and let open connections finish for this long (default: ${DEFAULT-VALUE})")
+    int drainTimeout;
+
     @Override
     public Integer call() throws Exception {
         Io io = Io.of(spec);
@@ -72,8 +76,9 @@ final class ConnectCommand implements Callable<Integer> {
         if (maxConnections < 1) throw new IllegalArgumentException("--max-connections " + maxConnections + " < 1");
         if (handshakeTimeout < 1) throw new IllegalArgumentException("--handshake-timeout " + handshakeTimeout + " < 1");
         if (idleTimeout < 0) throw new IllegalArgumentException("--idle-timeout " + idleTimeout + " < 0");
+        if (drainTimeout < 0) throw new IllegalArgumentException("--drain-timeout " + drainTimeout + " < 0");
         ServerVerifier verifier = client.verifier(io);
-        try (Token token = Tokens.open(io, key.tokenOptions(false))) {
+        try (Token token = Tokens.openRecovering(io, key.tokenOptions(false))) {
             List<ClientCandidate> candidates = client.candidates(token, key.uri());
             ClientOptions.Prepared p = client.prepare(up.host(), verifier, candidates);
             if (p.decision().note() != null) {
@@ -87,7 +92,22 @@ final class ConnectCommand implements Callable<Integer> {
                         server.getLocalPort()) + " -> " + up + " (TLS " + p.settings().versions() + ", client key "
                         + candidates.stream().map(ClientCandidate::description).toList() + ")");
                 io.err().flush();
-                tunnel.serve(server);
+                // SIGTERM: stop accepting, let open connections finish up to the drain deadline.
+                Thread hook = new Thread(() -> tunnel.drain(server, Duration.ofSeconds(drainTimeout)),
+                        "hsmtls-connect-drain");
+                Runtime.getRuntime().addShutdownHook(hook);
+                try {
+                    tunnel.serve(server);
+                } finally {
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(hook);
+                    } catch (IllegalStateException shuttingDown) {
+                        // the hook is draining; this thread just ends
+                    }
+                }
+            } catch (InterruptedException stopped) {
+                // stopped by an interrupt (in-process use): close the listener and the token, exit 0
+                Thread.currentThread().interrupt();
             }
             return Main.OK;
         }
@@ -102,6 +122,7 @@ final class ConnectCommand implements Callable<Integer> {
         private final Semaphore slots;
         private final PrintWriter log;
         private final AtomicLong ids = new AtomicLong();
+        private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
 
         Tunnel(ClientOptions.HostPort upstream, ClientSettings settings, Duration handshakeTimeout,
                Duration idleTimeout, int maxConnections, PrintWriter log) {
@@ -129,14 +150,37 @@ final class ConnectCommand implements Callable<Integer> {
                     continue;
                 }
                 long id = ids.incrementAndGet();
+                active.incrementAndGet();
                 Thread.ofVirtual().name("connect-" + id).start(() -> {
                     try {
                         handle(id, s);
                     } finally {
+                        active.decrementAndGet();
                         slots.release();
                     }
                 });
             }
+        }
+
+        /** Closes the listener, then waits for open connections to end, up to {@code deadline}. */
+        void drain(ServerSocket server, Duration deadline) {
+            try {
+                server.close();
+            } catch (IOException ignored) {
+                // closing to stop accepting; nothing else to do
+            }
+            log("draining: " + active.get() + " connection(s) open, waiting up to " + deadline.toSeconds() + " s");
+            long end = System.nanoTime() + deadline.toNanos();
+            while (active.get() > 0 && System.nanoTime() < end) {
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            int cut = active.get();
+            log("stopped" + (cut > 0 ? " (" + cut + " connection(s) cut at the drain deadline)" : ""));
         }
 
         private void handle(long id, Socket local) {
@@ -159,9 +203,10 @@ final class ConnectCommand implements Callable<Integer> {
                 return;
             }
             Endpoint plain = Endpoint.of(local);
-            // Bouncy Castle cannot half-close (its close sends close_notify and closes the socket), so a
-            // local half-close is not passed on: the upstream's close or the idle timeout ends it.
-            Endpoint secure = Endpoint.of(tls.in(), tls.out(), () -> { }, tls::close);
+            // Bouncy Castle cannot half-close: its close sends close_notify and closes the socket. So
+            // the local client's end of stream closes the upstream connection (as serve does with a
+            // backend's); keeping it open would hold the connection until the idle timeout.
+            Endpoint secure = Endpoint.of(tls.in(), tls.out(), tls::close, tls::close);
             try {
                 Pump.Result r = Pump.run(plain, secure, idleTimeout);
                 logLine(id, peer, rec, r.aToB(), r.bToA(), start, r.idle() ? "idle timeout"

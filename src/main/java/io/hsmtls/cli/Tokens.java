@@ -31,6 +31,21 @@ public final class Tokens {
         });
     }
 
+    /**
+     * Like {@link #open(Io, TokenOptions)}, for commands that run until stopped (connect, serve):
+     * after the token goes down (card pulled, link lost) it is re-initialised in the background,
+     * first after 200 ms and then at doubling intervals up to 5 s, so the next connection works
+     * again without a restart.
+     */
+    public static Token openRecovering(Io io, TokenOptions options) {
+        var token = IaikTokens.open(options, notice -> {
+            io.err().println("hsmtls: " + notice);
+            io.err().flush();
+        });
+        token.enableAutoRecovery(java.time.Duration.ofMillis(200), java.time.Duration.ofSeconds(5));
+        return token;
+    }
+
     /** Every slot of the module the options name, with its token, filtered by the URI (no login). */
     public static List<TokenInfo> list(TokenOptions options) {
         return IaikTokens.listTokens(options.uri(), options.module());

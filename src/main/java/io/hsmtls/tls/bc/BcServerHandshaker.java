@@ -24,7 +24,6 @@ import org.bouncycastle.tls.SecurityParameters;
 import org.bouncycastle.tls.TlsServerProtocol;
 import org.bouncycastle.tls.TlsSession;
 import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
-import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
 
 /**
  * Server handshakes with Bouncy Castle's {@code TlsServerProtocol} in blocking mode. Record
@@ -42,7 +41,8 @@ public final class BcServerHandshaker implements ServerHandshaker {
     private final SessionCache<TlsSession> cache;
 
     public BcServerHandshaker(ServerSettings settings) {
-        this(settings, new JcaTlsCryptoProvider().create(new SecureRandom()));
+        // JDK providers that can also verify RSA-PSS client signatures (see JdkTlsCrypto).
+        this(settings, new JdkTlsCrypto(new SecureRandom()));
     }
 
     /**

@@ -1,9 +1,11 @@
 package io.hsmtls.tls.client;
 
+import io.hsmtls.token.KeyAlgorithm;
 import io.hsmtls.token.SignatureScheme;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Collectors;
 import javax.security.auth.x500.X500Principal;
 
@@ -36,6 +38,13 @@ public final class ClientCertificateSelector {
                         + " is not among the CAs the server accepts ("
                         + request.authorities().stream().map(X500Principal::getName).collect(Collectors.joining("; "))
                         + ")");
+                continue;
+            }
+            KeyAlgorithm family = family(c);
+            if (!request.keyTypes().isEmpty() && family != null && !request.keyTypes().contains(family)) {
+                rejected.add(c.description() + ": the server accepts only " + request.keyTypes().stream().sorted()
+                        .map(Enum::name).collect(Collectors.joining(", ")) + " certificates (certificate_types) "
+                        + "and this key is " + family);
                 continue;
             }
             SignatureScheme scheme = schemeFor(c, request);
@@ -90,11 +99,24 @@ public final class ClientCertificateSelector {
         return null;
     }
 
+    /** The key family from the token's view if there is a key, else from the certificate. */
+    private static KeyAlgorithm family(ClientCandidate c) {
+        if (c.key() != null && c.key().info() != null) {
+            return c.key().info().algorithm();
+        }
+        return switch (c.leaf().getPublicKey().getAlgorithm()) {
+            case "RSA" -> KeyAlgorithm.RSA;
+            case "EC" -> KeyAlgorithm.EC;
+            case "Ed25519", "EdDSA" -> KeyAlgorithm.ED25519;
+            default -> null;
+        };
+    }
+
     private static boolean onlyPkcs1(ClientCandidate c) {
         return !c.schemes().isEmpty() && c.schemes().stream().noneMatch(SignatureScheme::allowedInTls13);
     }
 
-    private static String names(java.util.Set<SignatureScheme> schemes) {
+    private static String names(Set<SignatureScheme> schemes) {
         return schemes.isEmpty() ? "nothing"
                 : schemes.stream().sorted().map(SignatureScheme::tlsName).collect(Collectors.joining(", "));
     }

@@ -63,8 +63,15 @@ public final class ServerVerifier {
         try {
             validator.validate(chain);
         } catch (CertificateRejectedException e) {
+            String where = "";
+            if (e.reason() == CertificateRejectedException.Reason.UNKNOWN_CA && e.certificate().isEmpty()) {
+                // PKIX names no certificate when no anchor is found: say where the chain stops.
+                X509Certificate top = chain.get(chain.size() - 1);
+                where = " [the chain sent ends at " + ChainValidator.describe(top) + ", issued by "
+                        + top.getIssuerX500Principal().getName() + "]";
+            }
             throw new ServerCertificateException(ServerCertificateException.Kind.of(e.reason()),
-                    "server certificate rejected: " + e.getMessage() + hint(e.reason()), e);
+                    "server certificate rejected: " + e.getMessage() + where + hint(e.reason()), e);
         }
         if (serverName == null) {
             return "no server name to check";

@@ -79,6 +79,22 @@ class ClientCertificateSelectorTest {
     }
 
     @Test
+    void tls12CertificateTypes_rsaOnly_ecKeyRejectedWithWhy() {
+        CertificateSelection s = ClientCertificateSelector.select(List.of(cand("a", A, EC)),
+                new CertificateRequestInfo(false, List.of(), ALL, Set.of(io.hsmtls.token.KeyAlgorithm.RSA)));
+        CertificateSelection.NoCertificate n = assertInstanceOf(CertificateSelection.NoCertificate.class, s);
+        assertTrue(n.why().contains("the server accepts only RSA certificates (certificate_types) and this key is EC"),
+                n.why());
+    }
+
+    @Test
+    void schemeNames_unsignableOnesNamedNotNumbered() {
+        assertEquals(List.of("ecdsa_secp256r1_sha256", "ed448 (not signable by hsmtls)",
+                        "ecdsa_sha224 (not signable by hsmtls)", "0x0fff (not signable by hsmtls)"),
+                new CertificateRequestInfo(true, List.of(), List.of(0x0403, 0x0808, 0x0303, 0x0fff)).schemeNames());
+    }
+
+    @Test
     void noCandidates_noCertificate() {
         assertInstanceOf(CertificateSelection.NoCertificate.class,
                 ClientCertificateSelector.select(List.of(), req(true, List.of(), ALL)));

@@ -71,9 +71,9 @@ class ClientOnSoftHsmTest {
                 "ec-always", "--usage-sign", "--always-auth"));
 
         try (Token t = IaikTokens.open(TokenOptions.of(Pkcs11Uri.parse(hsm.tokenUri()), null).withReadWrite(true))) {
-            for (String[] k : new String[][] {{"client-ec", "ec"}, {"client-rsa", "rsa"}}) {
-                TokenKey key = t.generateKeyPair("ec".equals(k[1]) ? KeyType.EC_P256 : KeyType.RSA_2048, k[0],
-                        Optional.empty(), false);
+            for (String[] k : new String[][] {{"client-ec", "ec"}, {"client-rsa", "rsa"}, {"client-ed", "ed"}}) {
+                TokenKey key = t.generateKeyPair("ec".equals(k[1]) ? KeyType.EC_P256
+                        : "ed".equals(k[1]) ? KeyType.ED25519 : KeyType.RSA_2048, k[0], Optional.empty(), false);
                 certify(t, key, k[0]);
             }
             certify(t, t.key(Pkcs11Uri.parse(hsm.keyUri("rsa-nopss"))), "rsa-nopss");
@@ -122,8 +122,12 @@ class ClientOnSoftHsmTest {
         }
     }
 
+    static Stream<Arguments> jsseMatrix() {
+        return Stream.concat(matrix(), Stream.of(Arguments.of("client-ed", "1.3"), Arguments.of("client-ed", "1.2")));
+    }
+
     @ParameterizedTest(name = "SunJSSE TLS {1}, {0}")
-    @MethodSource("matrix")
+    @MethodSource("jsseMatrix")
     void probe_jsseServerRequiringClientCert_json(String key, String version) throws Exception {
         try (JsseServer s = new JsseServer(server, clientCa.certificate(), "TLSv" + version)) {
             CliRun r = probe("127.0.0.1:" + s.port(), key, "--json");
@@ -142,6 +146,19 @@ class ClientOnSoftHsmTest {
             assertEquals(1, r.code(), r.toString());
             assertTrue(r.out().contains("sent: none"), r.out());
             assertTrue(r.err().contains("none was sent"), r.err());
+        }
+    }
+
+    @Test
+    void tokenUriWithSeveralSuitableCertificates_errorListsThem() throws Exception {
+        try (OpensslServer s = new OpensslServer(serverCrt, serverKey, clientCaPem, "-tls1_3")) {
+            CliRun r = CliRun.of("probe", "127.0.0.1:" + s.port(), "--trust", serverCaPem.toString(),
+                    "--server-name", "localhost", "--key", hsm.tokenUri());
+            assertEquals(1, r.code(), r.toString());
+            assertTrue(r.err().contains("several client certificates on the token suit the server's "
+                    + "CertificateRequest"), r.err());
+            assertTrue(r.err().contains("object=client-ec") && r.err().contains("object=client-rsa"), r.err());
+            assertTrue(r.err().contains("add object= or id= to --key to pick one"), r.err());
         }
     }
 

@@ -65,6 +65,14 @@ class ConnectOnSoftHsmTest {
                         .sign(), false);
             }
         }
+        SoftHsm.run(List.of("pkcs11-tool", "--module", SoftHsm.modulePath().toString(), "--token-label", hsm.label(),
+                "--login", "--pin", SoftHsm.USER_PIN, "--keypairgen", "--key-type", "EC:prime256v1", "--id", "0b01",
+                "--label", "ec-always", "--usage-sign", "--always-auth"));
+        try (Token t = IaikTokens.open(TokenOptions.of(Pkcs11Uri.parse(hsm.tokenUri()), null).withReadWrite(true))) {
+            TokenKey key = t.key(Pkcs11Uri.parse(hsm.keyUri("ec-always")));
+            t.storeCertificate(key, clientCa.leaf("CN=ec-always").publicKey(key.info().publicKey()).clientAuth()
+                    .sign(), false);
+        }
     }
 
     /** A running {@code hsmtls connect}; closing interrupts it and waits for it to end. */
@@ -76,14 +84,19 @@ class ConnectOnSoftHsmTest {
         final CompletableFuture<Integer> exit = new CompletableFuture<>();
 
         Running(String upstream, String key, String... extra) throws Exception {
+            this(upstream, hsm.keyUri(key), new byte[0], extra);
+        }
+
+        Running(String upstream, String keyUri, byte[] stdin, String... extra) throws Exception {
             try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 port = probe.getLocalPort();
             }
             List<String> args = new ArrayList<>(List.of("connect", "--listen", "127.0.0.1:" + port, "--upstream",
-                    upstream, "--key", hsm.keyUri(key), "--trust", serverCaPem.toString(), "--server-name",
+                    upstream, "--key", keyUri, "--trust", serverCaPem.toString(), "--server-name",
                     "localhost"));
             args.addAll(List.of(extra));
-            thread = Thread.ofVirtual().start(() -> exit.complete(Main.run(new ByteArrayInputStream(new byte[0]),
+            byte[] in = stdin.clone();
+            thread = Thread.ofVirtual().start(() -> exit.complete(Main.run(new ByteArrayInputStream(in),
                     new PrintWriter(out), new PrintWriter(err), args.toArray(new String[0]))));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             while (!err.toString().contains("connect listening on")) {
@@ -119,7 +132,7 @@ class ConnectOnSoftHsmTest {
         @Override
         public void close() throws Exception {
             thread.interrupt();
-            exit.get(10, TimeUnit.SECONDS);
+            assertEquals(0, exit.get(10, TimeUnit.SECONDS), () -> "connect ended badly: " + err);
         }
     }
 
@@ -147,7 +160,7 @@ class ConnectOnSoftHsmTest {
     @Test
     void connect_jsseServer_echoesAndServerSeesTheTokenCertificate() throws Exception {
         try (JsseServer s = new JsseServer(server, clientCa.certificate(), "TLSv1.3");
-             Running c = new Running("127.0.0.1:" + s.port(), "client-ec", "--idle-timeout", "1")) {
+             Running c = new Running("127.0.0.1:" + s.port(), "client-ec")) {
             try (Socket local = new Socket(InetAddress.getLoopbackAddress(), c.port)) {
                 local.setSoTimeout(10_000);
                 local.getOutputStream().write("hello\n".getBytes(StandardCharsets.UTF_8));
@@ -161,6 +174,69 @@ class ConnectOnSoftHsmTest {
             assertEquals("CN=client-ec TLSv1.3", s.nextClient());
             String line = c.logLine(1);
             assertTrue(line.contains("bytes-up=6 bytes-down=6"), line);
+            assertTrue(line.contains("result=ok"), line); // the local close ended it, not the idle timeout
+        }
+    }
+
+    @Test
+    void connect_parallelConnections_eachCarriedIntact() throws Exception {
+        int clients = 8;
+        int size = 256 * 1024;
+        try (JsseServer s = new JsseServer(server, clientCa.certificate(), "TLSv1.3", "TLSv1.2");
+             Running c = new Running("127.0.0.1:" + s.port(), "client-rsa")) {
+            List<CompletableFuture<Boolean>> results = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                byte[] data = new byte[size];
+                new java.util.Random(i).nextBytes(data);
+                CompletableFuture<Boolean> f = new CompletableFuture<>();
+                results.add(f);
+                Thread.ofVirtual().start(() -> {
+                    try (Socket local = new Socket(InetAddress.getLoopbackAddress(), c.port)) {
+                        local.setSoTimeout(20_000);
+                        Thread writer = Thread.ofVirtual().start(() -> {
+                            try {
+                                local.getOutputStream().write(data);
+                                local.getOutputStream().flush();
+                            } catch (IOException e) {
+                                f.completeExceptionally(e);
+                            }
+                        });
+                        byte[] back = local.getInputStream().readNBytes(size);
+                        writer.join();
+                        f.complete(java.util.Arrays.equals(data, back));
+                    } catch (Exception e) {
+                        f.completeExceptionally(e);
+                    }
+                });
+            }
+            for (CompletableFuture<Boolean> f : results) {
+                assertTrue(f.get(60, TimeUnit.SECONDS), "echoed bytes differ");
+            }
+            for (int i = 1; i <= clients; i++) {
+                String line = c.logLine(i);
+                assertTrue(line.contains("bytes-up=" + size + " bytes-down=" + size), line);
+                assertTrue(line.contains("client-cert=\"CN=client-rsa\""), line);
+            }
+        }
+    }
+
+    /**
+     * A CKA_ALWAYS_AUTHENTICATE key through the CLI with --pin-stdin: standard input holds the PIN
+     * once, so every later handshake (each with its own context-specific login) must reuse it.
+     */
+    @Test
+    void connect_alwaysAuthenticateKey_pinFromStdinOnce_severalConnections() throws Exception {
+        String uriWithoutPin = "pkcs11:token=" + hsm.label() + ";object=ec-always?module-path=" + SoftHsm.modulePath();
+        try (OpensslServer s = new OpensslServer(serverCrt, serverKey, clientCaPem, "-tls1_3");
+             Running c = new Running("127.0.0.1:" + s.port(), uriWithoutPin,
+                     (SoftHsm.USER_PIN + "\n").getBytes(StandardCharsets.UTF_8), "--pin-stdin")) {
+            for (int i = 1; i <= 3; i++) {
+                String page = c.exchange("GET / HTTP/1.0\r\n\r\n");
+                assertTrue(page.startsWith("HTTP/1.0 200 ok"), page + "\n" + c.err);
+                String line = c.logLine(i);
+                assertTrue(line.contains("client-cert=\"CN=ec-always\"") && line.contains("token-ops=1"), line);
+            }
+            assertTrue(!c.err.toString().contains("PIN"), "no PIN prompt or PIN error: " + c.err);
         }
     }
 

@@ -29,6 +29,11 @@ final class JsseServer implements AutoCloseable {
     private final Thread thread;
 
     JsseServer(TestPki.Held server, X509Certificate clientCa, String... protocols) throws Exception {
+        this(server, clientCa, true, protocols);
+    }
+
+    JsseServer(TestPki.Held server, X509Certificate clientCa, boolean needClientAuth, String... protocols)
+            throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         ks.setKeyEntry("server", server.privateKey(), new char[0],
@@ -44,7 +49,7 @@ final class JsseServer implements AutoCloseable {
         ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
         socket = (SSLServerSocket) ctx.getServerSocketFactory().createServerSocket(0, 50,
                 InetAddress.getLoopbackAddress());
-        socket.setNeedClientAuth(true);
+        socket.setNeedClientAuth(needClientAuth);
         socket.setEnabledProtocols(protocols);
         thread = Thread.ofVirtual().start(this::loop);
     }
@@ -69,12 +74,17 @@ final class JsseServer implements AutoCloseable {
         }
     }
 
+    private static boolean needClientAuthOf(SSLSocket s) {
+        return s.getNeedClientAuth();
+    }
+
     private void serve(SSLSocket s) {
         try (s) {
             s.setSoTimeout(10_000);
             s.startHandshake();
-            clients.add(((X509Certificate) s.getSession().getPeerCertificates()[0]).getSubjectX500Principal()
-                    .getName() + " " + s.getSession().getProtocol());
+            clients.add(needClientAuthOf(s) ? ((X509Certificate) s.getSession().getPeerCertificates()[0])
+                    .getSubjectX500Principal().getName() + " " + s.getSession().getProtocol()
+                    : "anonymous " + s.getSession().getProtocol());
             InputStream in = s.getInputStream();
             OutputStream out = s.getOutputStream();
             byte[] buf = new byte[8192];

@@ -129,6 +129,19 @@ class TokenTlsClientJsseTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
+    void rsaServerKey_pssServerSignatureVerifies(String protocol) throws Exception {
+        TestPki.Held rsaServer = serverCa.leaf("CN=localhost").rsa().serverAuth().generate();
+        ClientCandidate c = candidate(clientCa, "RSA");
+        try (JsseServer srv = new JsseServer(rsaServer, clientCa.certificate(), protocol)) {
+            ProbeReport r = Prober.probe("127.0.0.1", srv.port(), settings("localhost", List.of(c),
+                    serverCa.certificate()), Duration.ofSeconds(10), List.of());
+            assertEquals(ProbeReport.Outcome.OK, r.outcome(), r.toText());
+            assertEquals("CN=alice RSA " + protocol, srv.nextClient());
+        }
+    }
+
     @Test
     void ipLiteral_checkedAgainstIpSan() throws Exception {
         ClientCandidate c = candidate(clientCa, "EC");

@@ -1,5 +1,6 @@
 package io.hsmtls.tls.bc.client;
 
+import io.hsmtls.tls.TlsVersion;
 import io.hsmtls.tls.client.ClientSettings;
 import io.hsmtls.tls.client.HandshakeRecorder;
 import io.hsmtls.tls.client.ProbeReport;
@@ -9,6 +10,8 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
+import org.bouncycastle.tls.AlertDescription;
+import org.bouncycastle.tls.TlsFatalAlertReceived;
 
 /** Runs one handshake against a server and turns what happened into a {@link ProbeReport}. */
 public final class Prober {
@@ -50,19 +53,22 @@ public final class Prober {
                     e.serverRejection() != null ? e.serverRejection().kind().name() : null);
         }
         try (c) {
-            if (io.hsmtls.tls.TlsVersion.TLS_1_3.display().equals(rec.version()) && rec.clientCertificateRequested()) {
+            if (TlsVersion.TLS_1_3.display().equals(rec.version()) && rec.clientCertificateRequested()) {
                 c.awaitServerVerdict(VERDICT_WAIT_MILLIS);
             }
+            String accepted = rec.clientCertificate() == null ? "the handshake without a client certificate"
+                    : "the client certificate";
             rec.step("Server accepted", ProbeStep.Status.OK, ProbeStep.d("detail",
-                    rec.clientCertificateRequested() ? "no alert after the client's Finished: the server accepted "
-                            + (rec.clientCertificate() == null ? "the handshake without a client certificate"
-                                    : "the client certificate")
-                            : "handshake complete, no client certificate requested"));
+                    !rec.clientCertificateRequested() ? "handshake complete, no client certificate requested"
+                            : TlsVersion.TLS_1_3.display().equals(rec.version())
+                                    ? "no alert within " + VERDICT_WAIT_MILLIS + " ms of the client's Finished: the "
+                                            + "server accepted " + accepted
+                                    : "the server sent its Finished after checking, so it accepted " + accepted));
             ProbeReport.Outcome outcome = ProbeReport.Outcome.OK;
             return ProbeReport.of(target, settings.serverName(), rec, outcome,
                     settings.insecure() ? "server certificate NOT verified (--insecure-skip-verify)" : null, null);
-        } catch (org.bouncycastle.tls.TlsFatalAlertReceived e) {
-            String alert = org.bouncycastle.tls.AlertDescription.getText(e.getAlertDescription());
+        } catch (TlsFatalAlertReceived e) {
+            String alert = AlertDescription.getText(e.getAlertDescription());
             return ProbeReport.of(target, settings.serverName(), rec, ProbeReport.Outcome.HANDSHAKE_FAILED,
                     "the server rejected the handshake after Finished with alert " + alert
                             + (rec.clientCertificate() == null ? ": it requires a client certificate and none was sent"

@@ -1,5 +1,6 @@
 package io.hsmtls.tls.bc.client;
 
+import io.hsmtls.tls.bc.JdkTlsCrypto;
 import io.hsmtls.tls.client.ClientSettings;
 import io.hsmtls.tls.client.HandshakeRecorder;
 import io.hsmtls.tls.client.ServerCertificateException;
@@ -8,9 +9,11 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.security.SecureRandom;
+import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.tls.TlsClientProtocol;
+import org.bouncycastle.tls.TlsFatalAlert;
+import org.bouncycastle.tls.TlsFatalAlertReceived;
 import org.bouncycastle.tls.crypto.TlsCrypto;
-import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
 
 /**
  * One TLS connection from the client side over a connected socket: the handshake runs in the
@@ -18,7 +21,8 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
  * is JcaTlsCrypto (JDK AES-GCM); the private-key operation goes to the token.
  */
 public final class TlsClientConnection implements AutoCloseable {
-    private static final TlsCrypto CRYPTO = new JcaTlsCryptoProvider().create(new SecureRandom());
+    /** JDK providers throughout (records through SunJCE AES-GCM), with RSA-PSS verification fixed. */
+    private static final TlsCrypto CRYPTO = new JdkTlsCrypto(new SecureRandom());
 
     private final Socket socket;
     private final TlsClientProtocol protocol;
@@ -115,14 +119,19 @@ public final class TlsClientConnection implements AutoCloseable {
 
         private static String describe(Exception e) {
             String msg = e.getMessage();
-            if (e instanceof org.bouncycastle.tls.TlsFatalAlertReceived r) {
+            if (e instanceof TlsFatalAlertReceived r) {
                 return "the server ended the handshake with alert "
-                        + org.bouncycastle.tls.AlertDescription.getText(r.getAlertDescription());
+                        + AlertDescription.getText(r.getAlertDescription());
             }
-            if (e instanceof org.bouncycastle.tls.TlsFatalAlert a) {
-                return "handshake aborted with alert " + org.bouncycastle.tls.AlertDescription.getText(
-                        a.getAlertDescription()) + (msg == null ? "" : ": " + msg)
-                        + (a.getCause() != null && a.getCause() != e ? " (" + a.getCause().getMessage() + ")" : "");
+            if (e instanceof TlsFatalAlert a) {
+                // BC's own alerts carry no text ("internal_error(80)"); ours carry the reason, and the
+                // cause (a token error) is named only when the message does not already say it.
+                String causeText = a.getCause() == null || a.getCause() == e ? null : a.getCause().getMessage();
+                String text = msg == null || msg.equals(AlertDescription.getText(a.getAlertDescription())) ? null : msg;
+                String why = text != null && causeText != null && !text.contains(causeText) ? text + " (" + causeText + ")"
+                        : text != null ? text : causeText;
+                return "handshake aborted with alert " + AlertDescription.getText(a.getAlertDescription())
+                        + (why == null ? "" : ": " + why);
             }
             return "handshake failed: " + e.getClass().getSimpleName() + (msg == null ? "" : ": " + msg);
         }

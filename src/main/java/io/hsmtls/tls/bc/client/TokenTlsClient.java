@@ -14,6 +14,7 @@ import io.hsmtls.tls.client.HostNames;
 import io.hsmtls.tls.client.ProbeStep;
 import io.hsmtls.tls.client.RecordingTokenKey;
 import io.hsmtls.tls.client.ServerCertificateException;
+import io.hsmtls.token.KeyAlgorithm;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +24,10 @@ import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Hashtable;
 import java.util.List;
+import java.util.Set;
 import java.util.Vector;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -32,11 +36,12 @@ import org.bouncycastle.tls.AlertLevel;
 import org.bouncycastle.tls.Certificate;
 import org.bouncycastle.tls.CertificateEntry;
 import org.bouncycastle.tls.CertificateRequest;
+import org.bouncycastle.tls.ClientCertificateType;
 import org.bouncycastle.tls.DefaultTlsClient;
+import org.bouncycastle.tls.NameType;
 import org.bouncycastle.tls.NamedGroup;
 import org.bouncycastle.tls.ProtocolVersion;
 import org.bouncycastle.tls.ServerName;
-import org.bouncycastle.tls.NameType;
 import org.bouncycastle.tls.SignatureAndHashAlgorithm;
 import org.bouncycastle.tls.TlsAuthentication;
 import org.bouncycastle.tls.TlsCredentials;
@@ -104,13 +109,16 @@ public final class TokenTlsClient extends DefaultTlsClient {
             return null; // RFC 6066 §3: literal IP addresses are not sent as SNI
         }
         Vector<ServerName> names = new Vector<>();
-        names.add(new ServerName(NameType.host_name, name.getBytes(StandardCharsets.US_ASCII)));
+        // RFC 6066 §3: the A-label (punycode) form, without a trailing dot.
+        String ascii = java.net.IDN.toASCII(name.endsWith(".") ? name.substring(0, name.length() - 1) : name,
+                java.net.IDN.ALLOW_UNASSIGNED);
+        names.add(new ServerName(NameType.host_name, ascii.getBytes(StandardCharsets.US_ASCII)));
         return names;
     }
 
     @Override
-    public java.util.Hashtable getClientExtensions() throws IOException {
-        java.util.Hashtable ext = super.getClientExtensions();
+    public Hashtable getClientExtensions() throws IOException {
+        Hashtable ext = super.getClientExtensions();
         List<String> versions = Arrays.stream(getProtocolVersions()).map(TokenTlsClient::versionName).toList();
         List<String> suites = Arrays.stream(cipherSuites).mapToObj(CipherSuite::nameOf).toList();
         List<String> groups = new ArrayList<>();
@@ -280,12 +288,25 @@ public final class TokenTlsClient extends DefaultTlsClient {
                 codes.add(org.bouncycastle.tls.SignatureScheme.from((SignatureAndHashAlgorithm) o));
             }
         }
-        CertificateRequestInfo info = new CertificateRequestInfo(tls13, authorities, codes);
+        Set<KeyAlgorithm> keyTypes = EnumSet.noneOf(KeyAlgorithm.class);
+        if (!tls13 && request.getCertificateTypes() != null) {
+            for (short t : request.getCertificateTypes()) {
+                if (t == ClientCertificateType.rsa_sign) {
+                    keyTypes.add(KeyAlgorithm.RSA);
+                } else if (t == ClientCertificateType.ecdsa_sign) {
+                    keyTypes.add(KeyAlgorithm.EC);
+                    keyTypes.add(KeyAlgorithm.ED25519);
+                }
+            }
+        }
+        CertificateRequestInfo info = new CertificateRequestInfo(tls13, authorities, codes, keyTypes);
         recorder.markCertificateRequested();
         recorder.step("CertificateRequest", ProbeStep.Status.INFO,
                 ProbeStep.d("acceptable CAs", authorities.isEmpty() ? List.of("(any: the server named none)")
                         : authorities.stream().map(X500Principal::getName).toList()),
-                ProbeStep.d("signature schemes", info.schemeNames()));
+                ProbeStep.d("signature schemes", info.schemeNames()),
+                ProbeStep.d("certificate types", tls13 ? "(TLS 1.3: none)" : keyTypes.stream().sorted()
+                        .map(Enum::name).toList().toString()));
         CertificateSelection selection;
         try {
             selection = ClientCertificateSelector.select(settings.candidates(), info);

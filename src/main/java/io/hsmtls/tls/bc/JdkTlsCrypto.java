@@ -1,0 +1,43 @@
+package io.hsmtls.tls.bc;
+
+import java.io.IOException;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.spec.AlgorithmParameterSpec;
+import java.util.Locale;
+import org.bouncycastle.jcajce.util.DefaultJcaJceHelper;
+import org.bouncycastle.tls.crypto.Tls13Verifier;
+import org.bouncycastle.tls.crypto.TlsStreamVerifier;
+import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
+
+/**
+ * JcaTlsCrypto over the JDK's providers, able to verify RSA-PSS. Bouncy Castle asks JCA for
+ * "SHA256WITHRSAANDMGF1" (a name only BC's own provider registers) to verify an
+ * {@code rsa_pss_rsae_*} signature, so with JDK providers every peer that signs with RSA-PSS
+ * (every RSA peer in TLS 1.3) fails with internal_error. The JDK's name is "RSASSA-PSS"; BC passes
+ * the PSSParameterSpec itself, so renaming is enough. Records still go through SunJCE. Not final:
+ * a performance subclass (BC's X25519/P-256 via {@code createECDomain}) should extend this one.
+ */
+public class JdkTlsCrypto extends JcaTlsCrypto {
+
+    public JdkTlsCrypto(SecureRandom random) {
+        super(new DefaultJcaJceHelper(), random, random);
+    }
+
+    @Override
+    protected Tls13Verifier createTls13Verifier(String algorithmName, AlgorithmParameterSpec parameter,
+                                                PublicKey publicKey) throws IOException {
+        return super.createTls13Verifier(jdkName(algorithmName, parameter), parameter, publicKey);
+    }
+
+    @Override
+    protected TlsStreamVerifier createStreamVerifier(String algorithmName, AlgorithmParameterSpec parameter,
+                                                     byte[] signature, PublicKey publicKey) throws IOException {
+        return super.createStreamVerifier(jdkName(algorithmName, parameter), parameter, signature, publicKey);
+    }
+
+    static String jdkName(String algorithmName, AlgorithmParameterSpec parameter) {
+        return parameter != null && algorithmName.toUpperCase(Locale.ROOT).endsWith("WITHRSAANDMGF1")
+                ? "RSASSA-PSS" : algorithmName;
+    }
+}
