@@ -36,6 +36,11 @@ public final class Tokens {
         return IaikTokens.listTokens(options.uri(), options.module());
     }
 
+    /** The one token the options' URI selects, without opening it or logging in. */
+    public static TokenInfo find(TokenOptions options) {
+        return IaikTokens.find(options.uri(), options.module());
+    }
+
     /** The mechanisms of the one token the options select (no login). */
     public static List<MechanismInfo> mechanisms(TokenOptions options) {
         return IaikTokens.mechanisms(options.uri(), options.module());
