@@ -53,6 +53,8 @@ public final class Doctor {
     private final DoctorOptions options;
     private final Consumer<String> progress;
     private final List<Check> checks = new ArrayList<>();
+    /** Why the certificate is not valid now, for the verdicts; null when it is. */
+    private String validityProblem;
 
     private Doctor(TokenAccess access, DoctorOptions options, Consumer<String> progress) {
         this.access = access;
@@ -170,7 +172,7 @@ public final class Doctor {
             checks.add(validity);
             if (validity.status() == Status.FAIL && certUsable) {
                 certUsable = false;
-                certProblem = "the certificate is not valid now (" + validity.detail() + ")";
+                certProblem = validityProblem;
             }
         } else {
             certUsable = false;
@@ -304,16 +306,44 @@ public final class Doctor {
                     + "this certificate itself");
         }
         X509Certificate anchor = chain.get(chain.size() - 1);
-        Instant at = commonMoment(chain).orElse(options.clock().instant());
+        String path = chain.stream().map(c -> "'" + subject(c) + "'").collect(Collectors.joining(" <- "))
+                + (selfSigned(anchor) ? " (root)" : " (ends at an intermediate: clients need its issuer in their "
+                + "trust store)");
+        Optional<Instant> at = commonMoment(chain);
+        if (at.isEmpty()) {
+            // No moment when all are valid: PKIX would stop at the first date problem, so walk names
+            // and signatures by hand and leave the dates to the validity check.
+            String broken = walk(chain);
+            return broken == null ? Check.ok("chain", path + ": names and signatures chain (the validity periods "
+                    + "do not overlap: see validity)") : Check.fail("chain", broken);
+        }
         try {
-            new ChainValidator(List.of(anchor), ChainValidator.Purpose.SERVER_AUTH, Clock.fixed(at, ZoneOffset.UTC))
-                    .validate(chain);
+            new ChainValidator(List.of(anchor), ChainValidator.Purpose.SERVER_AUTH,
+                    Clock.fixed(at.get(), ZoneOffset.UTC)).validate(chain);
         } catch (CertificateRejectedException e) {
             return Check.fail("chain", e.getMessage());
         }
-        String path = chain.stream().map(c -> "'" + subject(c) + "'").collect(Collectors.joining(" <- "));
-        return Check.ok("chain", path + (selfSigned(anchor) ? " (root)" : " (ends at an intermediate: clients need "
-                + "its issuer in their trust store)") + ": names and signatures chain");
+        return Check.ok("chain", path + ": names and signatures chain");
+    }
+
+    /** Null when each certificate names and is signed by the next; else what breaks. */
+    private static String walk(List<X509Certificate> chain) {
+        for (int i = 0; i + 1 < chain.size(); i++) {
+            X509Certificate c = chain.get(i);
+            X509Certificate issuer = chain.get(i + 1);
+            if (!c.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
+                return "certificate " + i + " ('" + subject(c) + "') names issuer '" + c.getIssuerX500Principal()
+                        .getName() + "', but certificate " + (i + 1) + " is '" + subject(issuer) + "': put the chain "
+                        + "in order, leaf first";
+            }
+            try {
+                c.verify(issuer.getPublicKey());
+            } catch (GeneralSecurityException e) {
+                return "certificate " + i + " ('" + subject(c) + "') signature does not verify with the key of '"
+                        + subject(issuer) + "'";
+            }
+        }
+        return null;
     }
 
     private static Optional<Instant> commonMoment(List<X509Certificate> chain) {
@@ -345,10 +375,12 @@ public final class Doctor {
             Instant na = c.getNotAfter().toInstant();
             String who = (i == 0 ? "certificate" : "chain certificate " + i) + " '" + subject(c) + "'";
             if (now.isAfter(na)) {
-                return Check.fail("validity", who + " expired on " + na + ": renew it");
+                validityProblem = who + " expired on " + na;
+                return Check.fail("validity", validityProblem + ": renew it");
             }
             if (now.isBefore(nb)) {
-                return Check.fail("validity", who + " is not valid before " + nb + ": check the clock, or wait");
+                validityProblem = who + " is not valid before " + nb;
+                return Check.fail("validity", validityProblem + ": check the clock, or wait");
             }
             if (soonest == null || na.isBefore(soonest)) {
                 soonest = na;

@@ -21,6 +21,8 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -31,6 +33,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@code hsmtls doctor} in-process against a real SoftHSM2 token: a good key, a key without
@@ -164,7 +168,80 @@ class DoctorCliTest {
         String validity = checkLine(r, "validity");
         assertTrue(validity.startsWith("fail ") && validity.contains("certificate 'CN=expired.test' expired on "
                 + leaf.getNotAfter().toInstant()), r::toString);
-        assertTrue(lines(r, "TLS 1.3:").get(0).startsWith("TLS 1.3: no, the certificate is not valid now"), r::toString);
+        // Dates are the validity check's business: the chain itself is sound, and fails only once.
+        assertTrue(checkLine(r, "chain").startsWith("ok ") && checkLine(r, "chain").contains("validity periods do not "
+                + "overlap"), r::toString);
+        assertTrue(r.out().contains("result: FAIL (1 failed"), r::toString);
+        assertEquals(List.of("TLS 1.3: no, certificate 'CN=expired.test' expired on " + leaf.getNotAfter().toInstant()),
+                lines(r, "TLS 1.3:"), r::toString);
+    }
+
+    @Test
+    void notYetValidCertificate_fails() throws Exception {
+        TokenKey k;
+        try (IaikToken t = IaikTokens.open(TokenOptions.of(Pkcs11Uri.parse(hsm.keyUri("ec-expired")), null), m -> { })) {
+            k = t.key(Pkcs11Uri.parse(hsm.keyUri("ec-expired")));
+        }
+        TestPki.Ca ca = TestPki.ca("CN=Doctor Test CA");
+        Instant from = Instant.now().plus(Duration.ofDays(2));
+        X509Certificate leaf = ca.leaf("CN=future.test").publicKey(k.info().publicKey()).serverAuth()
+                .validity(from, from.plus(Duration.ofDays(90))).sign();
+        Path chain = TestPki.writePem(dir.resolve("future-chain.pem"), List.of(leaf, ca.certificate()));
+
+        CliRun r = doctor("ec-expired", "--cert", chain.toString());
+        assertEquals(1, r.code(), r::toString);
+        assertTrue(checkLine(r, "chain").startsWith("ok "), r::toString);
+        assertTrue(checkLine(r, "validity").startsWith("fail ") && checkLine(r, "validity").contains(
+                "'CN=future.test' is not valid before " + leaf.getNotBefore().toInstant()), r::toString);
+    }
+
+    @Test
+    void keyWithoutCertificate_failsAtKey_verdictsSayNoCertificate() {
+        ok(hsmtls("key", "generate", "--key", key("ec-nocert"), "--type", "ec-p256"));
+        CliRun r = doctor("ec-nocert");
+        assertEquals(1, r.code(), r::toString);
+        String line = checkLine(r, "key");
+        assertTrue(line.startsWith("fail ") && line.contains("no certificate") && line.contains("--cert"), r::toString);
+        assertEquals(List.of("TLS 1.3: no, no certificate for the key"), lines(r, "TLS 1.3:"), r::toString);
+        // The key itself is still checked: a person learns everything in one run.
+        assertTrue(checkLine(r, "key-protection").startsWith("ok ") && checkLine(r, "sign").startsWith("ok "),
+                r::toString);
+    }
+
+    @Test
+    void alwaysAuthenticateKey_warns_butPasses() {
+        try (IaikToken t = IaikTokens.open(TokenOptions.of(Pkcs11Uri.parse(hsm.tokenUri()), null)
+                .withReadWrite(true), m -> { })) {
+            t.generateKeyPair(KeyType.EC_P256, "ec-piv", Optional.empty(), false,
+                    KeyPolicy.standard().withAlwaysAuthenticate(true));
+        }
+        ok(hsmtls("cert", "self-sign", "--key", key("ec-piv"), "--subject", "CN=piv.test"));
+        CliRun r = doctor("ec-piv");
+        ok(r);
+        assertTrue(checkLine(r, "key-auth").startsWith("warn ")
+                && checkLine(r, "key-auth").contains("CKA_ALWAYS_AUTHENTICATE true"), r::toString);
+        assertTrue(checkLine(r, "sign").startsWith("ok "), r::toString);
+        assertEquals(List.of("TLS 1.3: yes, ecdsa_secp256r1_sha256 with CKM_ECDSA"), lines(r, "TLS 1.3:"), r::toString);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "ec-p384 | TLS 1.3: yes, ecdsa_secp384r1_sha384 with CKM_ECDSA | no, not an RSA key",
+            "rsa-2048 | TLS 1.3: yes, rsa_pss_rsae_sha256, rsa_pss_rsae_sha384, rsa_pss_rsae_sha512 with CKM_RSA_PKCS_PSS"
+                    + " | yes, premaster decrypted with CKM_RSA_X_509",
+            "ed25519 | TLS 1.3: yes, ed25519 with CKM_EDDSA | no, not an RSA key"})
+    void keyTypes_verdicts(String type, String tls13, String legacy) {
+        String object = "matrix-" + type;
+        ok(hsmtls("key", "generate", "--key", key(object), "--type", type));
+        ok(hsmtls("cert", "self-sign", "--key", key(object), "--subject", "CN=" + object));
+        CliRun r = doctor(object);
+        ok(r);
+        assertEquals(List.of(tls13), lines(r, "TLS 1.3:"), r::toString);
+        assertTrue(lines(r, "TLS 1.2 ECDHE:").get(0).startsWith("TLS 1.2 ECDHE: yes, "), r::toString);
+        assertTrue(lines(r, "TLS 1.2 RSA").get(0).startsWith("TLS 1.2 RSA key exchange (legacy-rsa): " + legacy),
+                r::toString);
+        assertTrue(r.out().lines().filter(l -> l.matches("^(ok|warn|fail)\\s.*")).allMatch(l -> l.startsWith("ok ")),
+                r::toString);
     }
 
     @Test
