@@ -57,7 +57,7 @@ final class DoctorCommand implements Callable<Integer> {
             }
             options = options.withChain(chain, cert.toString());
         }
-        DoctorReport report = Doctor.run(new CliTokenAccess(io, key.tokenOptions(false)), options, io::progress);
+        DoctorReport report = Doctor.run(new CliTokenAccess(io, key), options, io::progress);
         if (json.enabled()) {
             io.out().println(Json.write(report.tree()));
         } else {
@@ -67,29 +67,49 @@ final class DoctorCommand implements Callable<Integer> {
         return report.failed() ? Main.FAILED : Main.OK;
     }
 
-    /** The doctor's steps bound to the PKCS#11 implementation. */
-    private record CliTokenAccess(Io io, TokenOptions options) implements TokenAccess {
+    /**
+     * The doctor's steps bound to the PKCS#11 implementation. The token options are made on first
+     * use, so a module path that does not exist becomes the doctor's failed "module" line rather
+     * than an error before any check.
+     */
+    private static final class CliTokenAccess implements TokenAccess {
+        private final Io io;
+        private final KeyOptionsMixin key;
+        private TokenOptions options;
+
+        CliTokenAccess(Io io, KeyOptionsMixin key) {
+            this.io = io;
+            this.key = key;
+        }
+
+        private TokenOptions options() {
+            if (options == null) {
+                options = key.tokenOptions(false);
+            }
+            return options;
+        }
+
         @Override
         public String module() {
-            return options.module().map(Path::toString)
-                    .or(() -> options.uri().moduleName().map(n -> "module-name " + n)).orElse("(default module)");
+            return key.module != null ? key.module.toString() : key.uri().modulePath()
+                    .or(() -> key.uri().moduleName().map(n -> "module-name " + n)).orElse("(no module given)");
         }
 
         @Override
         public List<TokenInfo> slots() {
-            TokenOptions o = options;
+            TokenOptions o = options();
             return Tokens.list(new TokenOptions(moduleOnly(o.uri()), o.module(), o.pin(), o.maxSessions(),
                     o.acquireTimeout(), o.opDeadline(), o.maxPending(), o.readWrite()));
         }
 
         @Override
         public TokenInfo token() {
-            return Tokens.find(options);
+            return Tokens.find(options());
         }
 
         @Override
         public Token open() {
-            return Tokens.open(io, options);
+            return Tokens.open(io, options());
         }
 
         /** The URI with its path attributes dropped: every slot of the module it names. */
