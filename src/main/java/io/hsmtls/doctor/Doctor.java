@@ -95,9 +95,9 @@ public final class Doctor {
         checks.add(Check.ok("token", "label '" + info.label() + "', serial " + info.serial() + ", slot " + info.slotId()
                 + ", model " + info.model() + " (" + info.manufacturer() + ")"));
         // login, once
-        try (Token token = access.open()) {
-            checks.add(loginCheck(info));
-            return withToken(keyName, token);
+        Token opened;
+        try {
+            opened = access.open();
         } catch (LoginFailedException e) {
             checks.add(Check.fail("login", "C_Login as user on '" + info.label() + "' failed (" + e.ckr() + "), "
                     + e.tries().describe() + "; not retried: check the PIN source and run again"));
@@ -105,6 +105,10 @@ public final class Doctor {
         } catch (TokenException e) {
             checks.add(Check.fail("login", e.getMessage()));
             return stopped(keyName, "the token could not be opened");
+        }
+        try (Token token = opened) {
+            checks.add(loginCheck(info));
+            return withToken(keyName, token);
         }
     }
 
@@ -127,6 +131,9 @@ public final class Doctor {
         } catch (KeyNotFoundException e) {
             checks.add(Check.fail("key", e.getMessage()));
             return stopped(keyName, "the key was not found");
+        } catch (TokenException e) {
+            checks.add(Check.fail("key", "finding the key failed: " + e.getMessage()));
+            return stopped(keyName, "the key could not be read from the token");
         }
         KeyInfo k = key.info();
         keyName = key.uri().toString();
