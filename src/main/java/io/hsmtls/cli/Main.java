@@ -81,6 +81,12 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        // One log line per event (the connection log is meant for grep and log shippers), unless
+        // the operator configured java.util.logging otherwise.
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null
+                && System.getProperty("java.util.logging.config.file") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tL%1$tz %4$s %5$s%6$s%n");
+        }
         PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
         int code = execute(Io.system(out, err), args);

@@ -1,10 +1,8 @@
 package io.hsmtls.cli;
 
-import io.hsmtls.token.ModuleLoadException;
 import io.hsmtls.token.PinSource;
 import io.hsmtls.token.Pkcs11Uri;
 import io.hsmtls.token.TokenOptions;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +27,8 @@ public abstract class TokenAccessOptions {
 
     @Option(names = "--module", paramLabel = "PATH",
             description = "PKCS#11 module (shared library), overrides the URI's module-path, "
-                    + "e.g. /usr/lib/softhsm/libsofthsm2.so")
+                    + "e.g. /usr/lib/softhsm/libsofthsm2.so; default: the URI's module-path or module-name, "
+                    + "$HSMTLS_PKCS11_MODULE, else SoftHSM2")
     Path module;
 
     @Option(names = "--pin-file", paramLabel = "FILE", description = "read the user PIN from FILE (one line)")
@@ -45,22 +44,13 @@ public abstract class TokenAccessOptions {
     /** The URI the command was given (or the default for commands where it is optional). */
     public abstract Pkcs11Uri uri();
 
-    /** The module path: {@code --module}, else the URI's module-path; checked to exist. */
+    /**
+     * The {@code --module} override, if given. Without it the token layer looks at the URI's
+     * module-path/module-name, then {@code HSMTLS_PKCS11_MODULE}, then SoftHSM2 where installed,
+     * and its error names every place it tried.
+     */
     public Optional<Path> modulePath() {
-        Path p = module != null ? module : uri().modulePath().map(Path::of).orElse(null);
-        if (p == null) {
-            if (uri().moduleName().isPresent()) {
-                return Optional.empty();
-            }
-            throw new ParameterException(mixee.commandLine(), "no PKCS#11 module given: add --module PATH "
-                    + "(SoftHSM2: /usr/lib/softhsm/libsofthsm2.so) or module-path=PATH to the URI");
-        }
-        if (!Files.exists(p)) {
-            throw new ModuleLoadException(p.toString(), "no such file (from "
-                    + (module != null ? "--module" : "the URI's module-path")
-                    + "): give the path of the token's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so", null);
-        }
-        return Optional.of(p);
+        return Optional.ofNullable(module);
     }
 
     /**
@@ -90,7 +80,7 @@ public abstract class TokenAccessOptions {
             });
         }
         return PinSource.of(uri()).orElseGet(() -> new PinSource.Prompt(
-                "PIN for token " + uri().token().map(t -> "'" + t + "'").orElse("") + ": "));
+                "PIN for " + uri().token().map(t -> "token '" + t + "'").orElse("the token") + ": "));
     }
 
     /** Options to open the token the URI names: read-write for provisioning, read-only otherwise. */

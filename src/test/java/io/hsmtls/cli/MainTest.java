@@ -78,11 +78,4 @@ class MainTest {
         assertTrue(r.err().startsWith("hsmtls: "), r::toString);
         assertTrue(r.err().contains("\tat io.hsmtls."), r::toString);
     }
-
-    @Test
-    void noModuleAtAll_isUsageError() {
-        CliRun r = CliRun.of("token", "list");
-        assertEquals(2, r.code(), r::toString);
-        assertTrue(r.err().contains("--module"), r::toString);
-    }
 }

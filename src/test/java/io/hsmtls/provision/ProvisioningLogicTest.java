@@ -99,6 +99,9 @@ class ProvisioningLogicTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> DistinguishedNames.parse("just-a-name"));
         assertTrue(e.getMessage().contains("'just-a-name'"), e.getMessage());
-        assertFalse(DistinguishedNames.parse("CN=a, O=b").toString().isEmpty());
+        // RFC 4514 order: the text's first RDN is the most specific and is encoded last.
+        var name = DistinguishedNames.parse("CN=host.example,O=Example Org,C=DE");
+        assertEquals("C=DE,O=Example Org,CN=host.example", name.toString());
+        assertEquals("CN=host.example,O=Example Org,C=DE", DistinguishedNames.format(name));
     }
 }
