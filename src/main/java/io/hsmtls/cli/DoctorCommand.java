@@ -4,6 +4,7 @@ import io.hsmtls.doctor.Doctor;
 import io.hsmtls.doctor.DoctorOptions;
 import io.hsmtls.doctor.DoctorReport;
 import io.hsmtls.doctor.TokenAccess;
+import io.hsmtls.token.ModuleLoadException;
 import io.hsmtls.token.Pkcs11Uri;
 import io.hsmtls.token.Token;
 import io.hsmtls.token.TokenInfo;
@@ -69,8 +70,7 @@ final class DoctorCommand implements Callable<Integer> {
 
     /**
      * The doctor's steps bound to the PKCS#11 implementation. The token options are made on first
-     * use, so a module path that does not exist becomes the doctor's failed "module" line rather
-     * than an error before any check.
+     * use, inside the checks, so whatever goes wrong shows up as the doctor's own lines.
      */
     private static final class CliTokenAccess implements TokenAccess {
         private final Io io;
@@ -91,8 +91,11 @@ final class DoctorCommand implements Callable<Integer> {
 
         @Override
         public String module() {
-            return key.module != null ? key.module.toString() : key.uri().modulePath()
-                    .or(() -> key.uri().moduleName().map(n -> "module-name " + n)).orElse("(no module given)");
+            try {
+                return Tokens.modulePath(options()).toString();
+            } catch (ModuleLoadException e) {
+                return "(no module found)";
+            }
         }
 
         @Override

@@ -36,6 +36,15 @@ public final class Tokens {
         return IaikTokens.listTokens(options.uri(), options.module());
     }
 
+    /**
+     * The module file the options lead to (--module, the URI, $HSMTLS_PKCS11_MODULE, SoftHSM2).
+     *
+     * @throws io.hsmtls.token.ModuleLoadException naming every place tried
+     */
+    public static java.nio.file.Path modulePath(TokenOptions options) {
+        return io.hsmtls.token.iaik.ModuleResolver.resolve(options.uri(), options.module());
+    }
+
     /** The one token the options' URI selects, without opening it or logging in. */
     public static TokenInfo find(TokenOptions options) {
         return IaikTokens.find(options.uri(), options.module());

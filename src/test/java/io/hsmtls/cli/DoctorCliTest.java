@@ -315,10 +315,13 @@ class DoctorCliTest {
     }
 
     @Test
-    void noModuleAtAll_isAUsageError() {
-        CliRun r = CliRun.of("doctor", "--key", key("ec-good"), "--pin-file", hsm.pinFile().toString());
-        assertEquals(2, r.code(), r::toString);
-        assertTrue(r.err().contains("--module"), r::toString);
+    void noModuleGiven_usesTheDefault_andNamesIt() {
+        CliRun r = CliRun.of("doctor", "--key", key("ec-good"), "--pin-file", hsm.pinFile().toString(),
+                "--speed-seconds", "0");
+        ok(r);
+        assertTrue(checkLine(r, "module").startsWith("ok    module  " + SoftHsm.modulePath() + " loaded: ")
+                || checkLine(r, "module").contains(SoftHsm.modulePath() + " loaded: "), r::toString);
+        assertTrue(checkLine(r, "sign").contains("speed not measured (--speed-seconds 0)"), r::toString);
     }
 
     @Test
