@@ -24,9 +24,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code hsmtls doctor}: a setup check a person can read, one verdict per TLS use. The checks live in {@code doctor}. */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
-        description = {"Check a key for serving TLS: module, token, login (once, never retried), key attributes,",
-                "mechanisms, certificate match, chain, expiry and sign speed; then a verdict for TLS 1.3,",
-                "TLS 1.2 ECDHE and TLS 1.2 RSA key exchange. Exit 0 when nothing failed, 1 otherwise."})
+        description = {"Check a key for serving TLS, one line per step: module, token, login",
+                "(once, never retried), key attributes, mechanisms, certificate match,",
+                "chain, expiry, sign speed. Then a verdict for TLS 1.3, TLS 1.2 ECDHE and",
+                "TLS 1.2 RSA key exchange. Exit 0 when no check failed, 1 otherwise."})
 final class DoctorCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
