@@ -2,7 +2,9 @@ package io.hsmtls.doctor;
 
 import io.hsmtls.tls.CertificateRejectedException;
 import io.hsmtls.tls.ChainValidator;
+import io.hsmtls.tls.CredentialsException;
 import io.hsmtls.tls.Profile;
+import io.hsmtls.tls.ServerCredentials;
 import io.hsmtls.tls.TlsVersion;
 import io.hsmtls.token.KeyAlgorithm;
 import io.hsmtls.token.KeyInfo;
@@ -189,6 +191,7 @@ public final class Doctor {
         }
 
         Optional<SignSpeed> speed = signSpeed(key);
+        checks.add(serveProfiles(key, chain));
 
         List<Verdict> verdicts = new ArrayList<>();
         X509Certificate leaf = chain.isEmpty() ? null : chain.get(0);
@@ -404,6 +407,40 @@ public final class Doctor {
         }
         return Check.ok("validity", "valid until " + soonest + " (" + days + " days)"
                 + (chain.size() > 1 && first != chain.get(0) ? ", limited by '" + subject(first) + "'" : ""));
+    }
+
+    // ---- what serve would say ----------------------------------------------------------------
+
+    /**
+     * Asks {@link ServerCredentials#checked} — the very check {@code hsmtls serve} runs before it
+     * opens its port — about each profile, so the doctor and serve cannot disagree. Every
+     * profile includes TLS 1.3, so an RSA key without RSA-PSS is refused by all of them.
+     */
+    private static Check serveProfiles(TokenKey key, List<X509Certificate> chain) {
+        List<String> accepted = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
+        Set<String> problems = new LinkedHashSet<>();
+        for (Profile p : Profile.values()) {
+            try {
+                ServerCredentials.checked(key, chain, p);
+                accepted.add(p.cliName());
+            } catch (CredentialsException e) {
+                refused.add(p.cliName());
+                // The same problem shows up once per profile; say it once.
+                e.problems().forEach(x -> problems.add(x.replace(" (profile " + p.cliName() + ")", "")));
+            }
+        }
+        String detail = "hsmtls serve " + (accepted.isEmpty() ? "refuses every profile"
+                : "accepts --profile " + String.join(", ", accepted)) + (refused.isEmpty() ? ""
+                : (accepted.isEmpty() ? "" : "; refuses " + String.join(", ", refused)) + ": "
+                        + String.join("; ", problems));
+        if (accepted.isEmpty()) {
+            return Check.fail("serve", detail);
+        }
+        if (!accepted.contains(Profile.COMPAT.cliName())) {
+            return Check.warn("serve", detail + "; the default profile is compat: pass --profile " + accepted.get(0));
+        }
+        return Check.ok("serve", detail);
     }
 
     // ---- sign speed -------------------------------------------------------------------------

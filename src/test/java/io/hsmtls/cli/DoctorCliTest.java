@@ -105,13 +105,15 @@ class DoctorCliTest {
         CliRun r = doctor("ec-good");
         ok(r);
         for (String name : List.of("module", "token", "login", "key", "key-protection", "key-auth", "key-usage",
-                "key-mechanisms", "mechanisms", "cert-match", "chain", "validity", "sign")) {
+                "key-mechanisms", "mechanisms", "cert-match", "chain", "validity", "sign", "serve")) {
             assertTrue(checkLine(r, name).startsWith("ok "), () -> name + " not ok:\n" + r);
         }
         assertTrue(checkLine(r, "module").contains(SoftHsm.modulePath().toString()), r::toString);
         assertTrue(checkLine(r, "token").contains("'" + hsm.label() + "'"), r::toString);
         assertTrue(checkLine(r, "key-protection").contains("CKA_EXTRACTABLE false"), r::toString);
         assertTrue(checkLine(r, "chain").contains("self-signed 'CN=doctor.test'"), r::toString);
+        assertTrue(checkLine(r, "serve").contains("hsmtls serve accepts --profile modern, compat; refuses legacy-rsa: "
+                + "profile legacy-rsa adds RSA key exchange, which needs an RSA key"), r::toString);
         assertTrue(checkLine(r, "sign").matches(".*ecdsa_secp256r1_sha256 with CKM_ECDSA: signature verifies; "
                 + "\\d+ signatures in [0-9.]+ s, [0-9.]+/s, mean [0-9.]+ ms"), r::toString);
         assertEquals(List.of("TLS 1.3: yes, ecdsa_secp256r1_sha256 with CKM_ECDSA"), lines(r, "TLS 1.3:"), r::toString);
@@ -126,9 +128,13 @@ class DoctorCliTest {
     }
 
     @Test
-    void rsaKeyWithoutPss_tls13No_tls12Yes() {
+    void rsaKeyWithoutPss_tls13No_tls12Yes_serveRefusesIt() {
         CliRun r = doctor("rsa-nopss");
-        ok(r);
+        // Every serve profile includes TLS 1.3: serve would not start with this key, so doctor fails.
+        assertEquals(1, r.code(), r::toString);
+        assertTrue(checkLine(r, "serve").startsWith("fail ") && checkLine(r, "serve").contains("CKM_RSA_PKCS_PSS"),
+                r::toString);
+        assertTrue(r.out().contains("result: FAIL (1 failed"), r::toString);
         assertTrue(checkLine(r, "key-mechanisms").startsWith("warn ")
                 && checkLine(r, "key-mechanisms").contains("omits CKM_RSA_PKCS_PSS"), r::toString);
         assertEquals(List.of("TLS 1.3: no, key's CKA_ALLOWED_MECHANISMS omits CKM_RSA_PKCS_PSS (TLS 1.3 needs "
@@ -328,9 +334,9 @@ class DoctorCliTest {
     @SuppressWarnings("unchecked")
     void json_parses_andHoldsChecksVerdictsAndSpeed() {
         CliRun r = doctor("rsa-nopss", "--json");
-        ok(r);
+        assertEquals(1, r.code(), r::toString);
         Map<String, Object> doc = (Map<String, Object>) MiniJson.parse(r.out());
-        assertEquals("ok", doc.get("result"));
+        assertEquals("fail", doc.get("result"));
         assertTrue(((String) doc.get("key")).contains("object=rsa-nopss"), r::toString);
         List<Map<String, Object>> verdicts = (List<Map<String, Object>>) doc.get("verdicts");
         assertEquals(List.of("tls1.3", "tls1.2-ecdhe", "tls1.2-rsa-kx"), verdicts.stream().map(v -> v.get("use")).toList());
