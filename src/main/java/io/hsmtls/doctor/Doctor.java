@@ -154,8 +154,12 @@ public final class Doctor {
                     + (k.id() == null ? "-" : k.id().hex()) + " and no --cert; store one with 'hsmtls cert import' "
                     + "or give --cert chain.pem"));
         } else {
+            String ignored = !options.chain().isEmpty() && key.certificate().isPresent()
+                    && !key.certificate().get().equals(chain.get(0))
+                    ? "; the token's own certificate '" + subject(key.certificate().get()) + "' is not used, as "
+                            + "serve would not with --cert" : "";
             checks.add(Check.ok("key", k.describe() + " found, certificate '" + subject(chain.get(0)) + "' from "
-                    + certSource));
+                    + certSource + ignored));
         }
 
         checks.add(protection(k));

@@ -276,6 +276,8 @@ class DoctorCliTest {
         Path chain = TestPki.writePem(dir.resolve("good-chain.pem"), List.of(leaf, mid.certificate(), ca.certificate()));
         CliRun r = doctor("ec-good", "--cert", chain.toString());
         ok(r);
+        assertTrue(checkLine(r, "key").contains("certificate 'CN=chained.test' from " + chain + "; the token's own "
+                + "certificate 'CN=doctor.test' is not used"), r::toString);
         assertTrue(checkLine(r, "chain").startsWith("ok ") && checkLine(r, "chain").contains("'CN=chained.test' <- "
                 + "'CN=Doctor Intermediate' <- 'CN=Doctor Root' (root)"), r::toString);
         // Leaf valid 30 days from TestPki's default: under the 30-day warning line.
