@@ -22,6 +22,8 @@ import java.security.PublicKey;
 import java.security.Signature;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
+import java.security.interfaces.ECPublicKey;
+import java.security.interfaces.RSAPublicKey;
 import java.security.spec.MGF1ParameterSpec;
 import java.security.spec.PSSParameterSpec;
 import java.time.Clock;
@@ -30,8 +32,10 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -492,7 +496,7 @@ public final class Doctor {
                 return Optional.empty();
             }
             SignSpeed speed = new SignSpeed(scheme.tlsName(), ops, elapsed);
-            String detail = String.format(java.util.Locale.ROOT, "%s with %s: signature verifies; %d signatures in "
+            String detail = String.format(Locale.ROOT, "%s with %s: signature verifies; %d signatures in "
                             + "%.2f s, %.1f/s, mean %.2f ms", scheme.tlsName(), scheme.mechanism(), ops,
                     elapsed.toNanos() / 1e9, speed.opsPerSecond(), speed.meanLatencyMillis());
             // One signature per full handshake: beyond ~100 ms a person notices the wait.
@@ -648,10 +652,10 @@ public final class Doctor {
     }
 
     private static String keyDescription(PublicKey k) {
-        if (k instanceof java.security.interfaces.RSAPublicKey r) {
+        if (k instanceof RSAPublicKey r) {
             return "RSA " + r.getModulus().bitLength();
         }
-        if (k instanceof java.security.interfaces.ECPublicKey e) {
+        if (k instanceof ECPublicKey e) {
             return "EC " + e.getParams().getCurve().getField().getFieldSize();
         }
         return k.getAlgorithm();
@@ -661,7 +665,7 @@ public final class Doctor {
         return c.getSubjectX500Principal().getName();
     }
 
-    private static String names(java.util.Collection<Mechanism> ms) {
+    private static String names(Collection<Mechanism> ms) {
         return ms.stream().map(Mechanism::name).sorted().collect(Collectors.joining(", "));
     }
 
