@@ -1,6 +1,8 @@
 package io.hsmtls.cli;
 
 import io.hsmtls.config.HostPort;
+import io.hsmtls.config.ProxyLimitsConfig;
+import io.hsmtls.config.ServeConfig;
 import io.hsmtls.proxy.ProxyLimits;
 import io.hsmtls.proxy.ProxyServer;
 import io.hsmtls.tls.ChainValidator;
@@ -89,6 +91,10 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             description = "on SIGTERM, let open connections finish for this long (default: ${DEFAULT-VALUE})")
     double drainTimeout;
 
+    @Option(names = "--proxy-protocol", description = "send a PROXY protocol v2 header to the backend with the "
+            + "client address, SNI, TLS version/cipher and client certificate subject and SHA-256 fingerprint")
+    boolean proxyProtocol;
+
     /** Set by tests to stop a running serve; a signal handler does the same in production. */
     static volatile CountDownLatch stopForTests;
 
@@ -106,19 +112,28 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             throw new ParameterException(spec.commandLine(), "serve needs --listen HOST:PORT, --backend HOST:PORT and "
                     + "--key 'pkcs11:…' (missing: " + String.join(", ", missing()) + ")");
         }
-        HostPort listenAt = parse(() -> HostPort.parse(listen));
-        HostPort backendAt = parse(() -> HostPort.parse(backend));
         ClientAuthMode mode = parse(() -> ClientAuthMode.fromCliName(clientAuth));
-        if (mode != ClientAuthMode.NONE && clientCa == null) {
-            throw new ParameterException(spec.commandLine(), "--client-auth " + mode.cliName()
-                    + " needs --client-ca FILE (the CA certificates client certificates must chain to)");
-        }
-        Optional<List<X509Certificate>> fileChain = cert == null ? Optional.empty() : Optional.of(readPem(cert, "--cert"));
-        Optional<ChainValidator> validator = clientCa == null ? Optional.empty()
-                : Optional.of(new ChainValidator(readPem(clientCa, "--client-ca"), ChainValidator.Purpose.CLIENT_AUTH));
+        ServeConfig config = parse(() -> new ServeConfig(HostPort.parse(listen), HostPort.parse(backend), key.key,
+                Optional.ofNullable(cert), Optional.ofNullable(clientCa), mode, p,
+                new ProxyLimitsConfig(maxConnections, seconds(handshakeTimeout), seconds(idleTimeout),
+                        Duration.ofSeconds(5), seconds(drainTimeout)), proxyProtocol));
+        return serve(io, config);
+    }
 
-        try (Token token = Tokens.open(key.tokenOptions(false))) {
-            TokenKey tokenKey = token.key(key.key);
+    /** Runs one listener until SIGTERM (or {@link #stopForTests}); the YAML config can call this too. */
+    private int serve(Io io, ServeConfig config) throws Exception {
+        Profile p = config.profile();
+        ClientAuthMode mode = config.clientAuth();
+        HostPort backendAt = config.backend();
+        HostPort listenAt = config.listen();
+        Optional<List<X509Certificate>> fileChain = config.cert().isEmpty() ? Optional.empty()
+                : Optional.of(readPem(config.cert().get(), "--cert"));
+        Optional<ChainValidator> validator = config.clientCa().isEmpty() ? Optional.empty()
+                : Optional.of(new ChainValidator(readPem(config.clientCa().get(), "--client-ca"),
+                        ChainValidator.Purpose.CLIENT_AUTH));
+
+        try (Token token = Tokens.open(io, key.tokenOptions(false))) {
+            TokenKey tokenKey = token.key(config.key());
             List<X509Certificate> chain = fileChain.orElseGet(() -> tokenKey.certificate().map(List::of)
                     .orElseThrow(() -> new OperationFailedException("key " + tokenKey.uri() + " has no certificate "
                             + "on the token (same CKA_ID): give --cert chain.pem, or store one with hsmtls cert import")));
@@ -130,18 +145,36 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             }
             ServerSettings settings = ServerSettings.of(credentials, p)
                     .withClientAuth(mode, validator)
-                    .withHandshakeTimeout(seconds(handshakeTimeout));
-            ProxyLimits limits = new ProxyLimits(maxConnections, seconds(idleTimeout), Duration.ofSeconds(5),
-                    seconds(drainTimeout));
+                    .withHandshakeTimeout(config.limits().handshakeTimeout());
+            ProxyLimits limits = new ProxyLimits(config.limits().maxConnections(), config.limits().idleTimeout(),
+                    config.limits().connectTimeout(), config.limits().drainTimeout());
             ProxyServer proxy = new ProxyServer(new InetSocketAddress(listenAt.host(), listenAt.port()),
                     new InetSocketAddress(backendAt.host(), backendAt.port()), new BcServerHandshaker(settings),
-                    limits, null);
+                    limits, r -> {
+                        // Straight to stderr, not java.util.logging: JUL resets its handlers in its own
+                        // shutdown hook, which would lose the lines of connections drained on SIGTERM.
+                        synchronized (io.err()) {
+                            io.err().println("hsmtls: connection " + r.line());
+                            io.err().flush();
+                        }
+                    });
+            proxy.withProxyProtocol(config.proxyProtocol());
             InetSocketAddress bound = proxy.start();
             CountDownLatch stop = new CountDownLatch(1);
+            CountDownLatch drained = new CountDownLatch(1);
             stopForTests = stop;
+            // SIGTERM runs this hook: stop accepting, drain to the deadline; the token stays open
+            // until the drain ends (the main thread waits for it before closing the token).
             Thread hook = new Thread(() -> {
                 stop.countDown();
-                proxy.shutdown(limits.drainTimeout());
+                try {
+                    int cut = proxy.shutdown(limits.drainTimeout());
+                    io.err().println("hsmtls: stopped on signal" + (cut > 0 ? " (" + cut
+                            + " connections cut at the drain deadline)" : ""));
+                    io.err().flush();
+                } finally {
+                    drained.countDown();
+                }
             }, "hsmtls-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             io.out().println("hsmtls: listening on " + new HostPort(bound.getAddress().getHostAddress(), bound.getPort())
@@ -149,12 +182,17 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                     + ", certificate " + ChainValidator.describe(credentials.leaf()) + "), forwarding to " + backendAt);
             io.out().flush();
             stop.await();
+            boolean bySignal;
             try {
-                Runtime.getRuntime().removeShutdownHook(hook);
+                bySignal = !Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                bySignal = true;
+            }
+            if (bySignal) {
+                drained.await();
+            } else {
                 int cut = proxy.shutdown(limits.drainTimeout());
                 io.err().println("hsmtls: stopped" + (cut > 0 ? " (" + cut + " connections cut at the drain deadline)" : ""));
-            } catch (IllegalStateException shuttingDown) {
-                // SIGTERM: the hook drains; this thread just ends
             }
             return Main.OK;
         }

@@ -90,6 +90,7 @@ public final class ServeConfigLoader {
             ClientAuthMode auth = clientAuth(l).or(() -> defAuth).orElse(ClientAuthMode.NONE);
             Profile profile = profile(l).or(() -> defProfile).orElse(Profile.COMPAT);
             ProxyLimitsConfig limits = limits(l, defLimits);
+            boolean proxyProtocol = l.bool("proxy-protocol").orElse(false);
             if (auth != ClientAuthMode.NONE && ca.isEmpty() && !l.has("client-ca")) {
                 l.problem("client-auth", "'" + auth.cliName() + "' needs client-ca: the CA certificates client "
                         + "certificates must chain to");
@@ -107,7 +108,7 @@ public final class ServeConfigLoader {
             if (listen.isPresent() && backend.isPresent() && key.isPresent()
                     && (auth == ClientAuthMode.NONE || ca.isPresent())) {
                 out.add(new Listener(name, new ServeConfig(listen.get(), backend.get(), key.get(), cert, ca, auth,
-                        profile, limits)));
+                        profile, limits, proxyProtocol)));
             }
         }
         root.finish();

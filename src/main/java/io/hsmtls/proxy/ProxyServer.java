@@ -24,14 +24,14 @@ import java.util.function.Consumer;
  * sides. Limits: connections at once (excess connections are closed at accept), the handshake
  * timeout (in the handshaker's settings), the idle timeout. {@link #shutdown(Duration)} stops
  * accepting and lets open connections drain up to a deadline. Each connection ends with one
- * {@link ConnectionRecord}, logged on {@code io.hsmtls.connection} and given to the listener.
+ * {@link ConnectionRecord}, given to the listener (by default logged on {@code io.hsmtls.connection}).
  */
 public final class ProxyServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.hsmtls.connection");
 
     private final InetSocketAddress listen;
     private final InetSocketAddress backend;
-    private final ServerHandshaker handshaker;
+    private final java.util.concurrent.atomic.AtomicReference<ServerHandshaker> handshaker;
     private final ProxyLimits limits;
     private final Consumer<ConnectionRecord> listener;
     private final Semaphore slots;
@@ -40,16 +40,34 @@ public final class ProxyServer implements AutoCloseable {
     private final Set<AutoCloseable> openSockets = ConcurrentHashMap.newKeySet();
     private volatile ServerSocket server;
     private volatile boolean stopping;
+    private volatile boolean proxyProtocol;
     private Thread acceptor;
 
     public ProxyServer(InetSocketAddress listen, InetSocketAddress backend, ServerHandshaker handshaker,
                        ProxyLimits limits, Consumer<ConnectionRecord> listener) {
         this.listen = Objects.requireNonNull(listen, "listen");
         this.backend = Objects.requireNonNull(backend, "backend");
-        this.handshaker = Objects.requireNonNull(handshaker, "handshaker");
+        this.handshaker = new java.util.concurrent.atomic.AtomicReference<>(Objects.requireNonNull(handshaker, "handshaker"));
         this.limits = Objects.requireNonNull(limits, "limits");
-        this.listener = listener == null ? r -> { } : listener;
+        this.listener = listener == null ? ProxyServer::log : listener;
         this.slots = new Semaphore(limits.maxConnections());
+    }
+
+    /**
+     * Sends a PROXY protocol v2 header ({@link ProxyProtocolV2}) to the backend before any data,
+     * with the client's address and verified certificate. Set before {@link #start()}.
+     */
+    public ProxyServer withProxyProtocol(boolean on) {
+        this.proxyProtocol = on;
+        return this;
+    }
+
+    /**
+     * Replaces the TLS side for connections accepted from now on (reload: new certificate, key or
+     * policy); open connections keep theirs. Returns the previous one.
+     */
+    public ServerHandshaker swapHandshaker(ServerHandshaker next) {
+        return handshaker.getAndSet(Objects.requireNonNull(next, "handshaker"));
     }
 
     /** Binds and starts accepting; returns the bound address (port 0 becomes the real port). */
@@ -125,7 +143,7 @@ public final class ProxyServer implements AutoCloseable {
             }
             TlsConnection tls;
             try {
-                tls = handshaker.handshake(client);
+                tls = handshaker.get().handshake(client);
             } catch (HandshakeFailedException e) {
                 emit(new ConnectionRecord(id, peer, Optional.empty(), e.sni(),
                         "handshake failed: " + e.alert() + (e.alertSent() ? " sent" : e.alert().equals("none") ? "" : " received")
@@ -139,6 +157,11 @@ public final class ProxyServer implements AutoCloseable {
             try {
                 back.connect(backend, (int) limits.connectTimeout().toMillis());
                 back.setTcpNoDelay(true);
+                if (proxyProtocol) {
+                    back.getOutputStream().write(ProxyProtocolV2.header(peer,
+                            (InetSocketAddress) client.getLocalSocketAddress(), info));
+                    back.getOutputStream().flush();
+                }
             } catch (IOException e) {
                 tls.close();
                 closeQuietly(back);
@@ -168,8 +191,12 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    private void emit(ConnectionRecord r) {
+    /** The default connection log: one INFO line on {@code io.hsmtls.connection}. */
+    public static void log(ConnectionRecord r) {
         LOG.log(System.Logger.Level.INFO, r.line());
+    }
+
+    private void emit(ConnectionRecord r) {
         try {
             listener.accept(r);
         } catch (RuntimeException e) {

@@ -16,11 +16,18 @@ import java.util.stream.Collectors;
  * @param handshakeTimeout the whole handshake must finish within this (slowloris bound)
  * @param sessionCacheSize TLS 1.2 session-ID cache entries; 0 disables resumption
  * @param sessionLifetime  how long a cached session may be resumed
+ * @param sniCredentials   further keys by server name (lower case); {@code credentials} is the default
+ * @param rejectUnknownSni a client naming a server not in {@code sniCredentials} gets unrecognized_name
+ *                         instead of the default credentials
  */
 public record ServerSettings(ServerCredentials credentials, Profile profile, ClientAuthMode clientAuth,
                              Optional<ChainValidator> clientValidator, Duration handshakeTimeout, int sessionCacheSize,
-                             Duration sessionLifetime) {
+                             Duration sessionLifetime, java.util.Map<String, ServerCredentials> sniCredentials,
+                             boolean rejectUnknownSni) {
     public ServerSettings {
+        java.util.Map<String, ServerCredentials> lower = new java.util.LinkedHashMap<>();
+        sniCredentials.forEach((k, v) -> lower.put(k.toLowerCase(java.util.Locale.ROOT), v));
+        sniCredentials = java.util.Collections.unmodifiableMap(lower);
         Objects.requireNonNull(credentials, "credentials");
         Objects.requireNonNull(profile, "profile");
         Objects.requireNonNull(clientAuth, "clientAuth");
@@ -43,21 +50,39 @@ public record ServerSettings(ServerCredentials credentials, Profile profile, Cli
 
     public static ServerSettings of(ServerCredentials credentials, Profile profile) {
         return new ServerSettings(credentials, profile, ClientAuthMode.NONE, Optional.empty(), Duration.ofSeconds(10),
-                10_000, Duration.ofHours(1));
+                10_000, Duration.ofHours(1), java.util.Map.of(), false);
     }
 
     public ServerSettings withClientAuth(ClientAuthMode mode, Optional<ChainValidator> validator) {
         return new ServerSettings(credentials, profile, mode, validator, handshakeTimeout, sessionCacheSize,
-                sessionLifetime);
+                sessionLifetime, sniCredentials, rejectUnknownSni);
     }
 
     public ServerSettings withHandshakeTimeout(Duration d) {
         return new ServerSettings(credentials, profile, clientAuth, clientValidator, d, sessionCacheSize,
-                sessionLifetime);
+                sessionLifetime, sniCredentials, rejectUnknownSni);
     }
 
     public ServerSettings withSessionCache(int size, Duration lifetime) {
-        return new ServerSettings(credentials, profile, clientAuth, clientValidator, handshakeTimeout, size, lifetime);
+        return new ServerSettings(credentials, profile, clientAuth, clientValidator, handshakeTimeout, size, lifetime,
+                sniCredentials, rejectUnknownSni);
+    }
+
+    /**
+     * Adds keys chosen by SNI (RFC 6066 §3). A client that sends no name, or (unless
+     * {@code rejectUnknown}) an unknown one, gets the default credentials.
+     */
+    public ServerSettings withSni(java.util.Map<String, ServerCredentials> byName, boolean rejectUnknown) {
+        return new ServerSettings(credentials, profile, clientAuth, clientValidator, handshakeTimeout, sessionCacheSize,
+                sessionLifetime, byName, rejectUnknown);
+    }
+
+    /** Every distinct credentials this listener may present. */
+    public java.util.List<ServerCredentials> allCredentials() {
+        java.util.LinkedHashSet<ServerCredentials> all = new java.util.LinkedHashSet<>();
+        all.add(credentials);
+        all.addAll(sniCredentials.values());
+        return java.util.List.copyOf(all);
     }
 
     /** Identifies the client-auth policy: sessions resume only under the same one. */

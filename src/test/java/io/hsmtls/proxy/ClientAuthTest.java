@@ -110,7 +110,8 @@ class ClientAuthTest {
         assertTrue(r.output().contains("alert unknown ca"), r.output());
     }
 
-    @Test
+    /** Repeated: the alert must win over a TCP reset every time, not just usually. */
+    @org.junit.jupiter.api.RepeatedTest(5)
     void required_sunJsseWithoutCertificate_receivesCertificateRequired() throws Exception {
         SSLException e = assertThrows(SSLException.class, () -> {
             try (SSLSocket s = (SSLSocket) f.jsse(null).getSocketFactory().createSocket("localhost", required)) {

@@ -36,7 +36,7 @@ import org.bouncycastle.crypto.util.PrivateKeyFactory;
  * It follows the TokenKey contract: signDigest adds DigestInfo for rsa_pkcs1 and uses PSS with
  * salt = hash length; decryptRsa returns the raw block.
  */
-public final class JcaTokenKey implements TokenKey {
+public class JcaTokenKey implements TokenKey {
     private final KeyPair pair;
     private final KeyInfo info;
     private final X509Certificate certificate;

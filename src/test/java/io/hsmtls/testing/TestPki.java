@@ -72,7 +72,7 @@ public final class TestPki {
     public static final class Ca {
         private final Held held;
 
-        Ca(Held held) {
+        public Ca(Held held) {
             this.held = held;
         }
 

@@ -42,8 +42,17 @@ public final class BcServerHandshaker implements ServerHandshaker {
     private final SessionCache<TlsSession> cache;
 
     public BcServerHandshaker(ServerSettings settings) {
+        this(settings, new JcaTlsCryptoProvider().create(new SecureRandom()));
+    }
+
+    /**
+     * With a given crypto: the seam for the performance levers (a {@code JcaTlsCrypto} subclass
+     * with Bouncy Castle's X25519/P-256 key exchange via {@code createECDomain}, shared nonce
+     * generators, prepared JCA instances). Records must stay on the JDK providers.
+     */
+    public BcServerHandshaker(ServerSettings settings, JcaTlsCrypto crypto) {
         this.settings = settings;
-        this.crypto = new JcaTlsCryptoProvider().create(new SecureRandom());
+        this.crypto = crypto;
         this.cache = settings.sessionCacheSize() > 0 && settings.profile().allows(TlsVersion.TLS_1_2)
                 ? new SessionCache<>(settings.sessionCacheSize(), settings.sessionLifetime()) : null;
     }
@@ -69,7 +78,7 @@ public final class BcServerHandshaker implements ServerHandshaker {
         }, settings.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
         TlsServerProtocol protocol;
         try {
-            protocol = new TlsServerProtocol(socket.getInputStream(), socket.getOutputStream());
+            protocol = new TlsServerProtocol(keepOpen(socket.getInputStream()), halfCloseOnly(socket));
             protocol.accept(server);
         } catch (IOException | RuntimeException e) {
             deadline.cancel(false);
@@ -137,6 +146,48 @@ public final class BcServerHandshaker implements ServerHandshaker {
     }
 
     /**
+     * Bouncy Castle closes its streams after a fatal alert, which would close the socket at once
+     * and, with client data still unread, reset the connection before the client reads the alert.
+     * So its input close does nothing and its output close only half-closes; we close the socket.
+     */
+    private static InputStream keepOpen(InputStream in) {
+        return new java.io.FilterInputStream(in) {
+            @Override
+            public void close() {
+                // the socket's owner closes it
+            }
+        };
+    }
+
+    private static OutputStream halfCloseOnly(Socket socket) throws IOException {
+        OutputStream raw = socket.getOutputStream();
+        return new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                raw.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                raw.write(b, off, len);
+            }
+
+            @Override
+            public void flush() throws IOException {
+                raw.flush();
+            }
+
+            @Override
+            public void close() throws IOException {
+                if (!socket.isClosed() && !socket.isOutputShutdown()) {
+                    raw.flush();
+                    socket.shutdownOutput();
+                }
+            }
+        };
+    }
+
+    /**
      * Closes after an alert without resetting the connection: closing a socket with unread input
      * sends a TCP RST, and a client that already sent application data (TLS 1.3 clients do before
      * the server has checked their certificate) would then lose our alert to "connection reset".
@@ -144,7 +195,9 @@ public final class BcServerHandshaker implements ServerHandshaker {
      */
     private static void lingeringClose(Socket s) {
         try {
-            s.shutdownOutput();
+            if (!s.isOutputShutdown()) {
+                s.shutdownOutput();
+            }
             s.setSoTimeout(500);
             InputStream in = s.getInputStream();
             byte[] buf = new byte[4096];

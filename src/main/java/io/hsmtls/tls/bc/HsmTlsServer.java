@@ -64,16 +64,19 @@ final class HsmTlsServer extends DefaultTlsServer {
     boolean alertSent;
     String alertMessage;
     private byte[] resumedId;
+    /** The credentials for this handshake: the default until the ClientHello's SNI picks another. */
+    private io.hsmtls.tls.ServerCredentials selected;
 
     HsmTlsServer(JcaTlsCrypto crypto, ServerSettings settings, SessionCache<TlsSession> cache) {
         super(crypto);
         this.jca = crypto;
         this.settings = settings;
         this.cache = cache;
+        this.selected = settings.credentials();
     }
 
     private TokenKey key() {
-        return settings.credentials().key();
+        return selected.key();
     }
 
     @Override
@@ -86,14 +89,27 @@ final class HsmTlsServer extends DefaultTlsServer {
         return v13 ? ProtocolVersion.TLSv13.only() : ProtocolVersion.TLSv12.only();
     }
 
+    /** Exactly the groups {@code --print-profile} names; no finite-field DH, no x448. */
+    @Override
+    public int[] getSupportedGroups() {
+        return new int[] {org.bouncycastle.tls.NamedGroup.x25519, org.bouncycastle.tls.NamedGroup.secp256r1,
+            org.bouncycastle.tls.NamedGroup.secp384r1};
+    }
+
     @Override
     protected int[] getSupportedCipherSuites() {
-        List<CipherSuite> suites = settings.profile().suites(settings.credentials().algorithm());
+        // Before the ClientHello: offer what any of the listener's keys can do; isSelectableCipherSuite
+        // narrows it to the key SNI picked.
+        java.util.LinkedHashSet<CipherSuite> suites = new java.util.LinkedHashSet<>();
+        for (var c : settings.allCredentials()) {
+            suites.addAll(settings.profile().suites(c.algorithm()));
+        }
         int[] codes = suites.stream().mapToInt(CipherSuite::code).toArray();
         return TlsUtils.getSupportedCipherSuites(getCrypto(), codes);
     }
 
     @Override
+    @SuppressWarnings("rawtypes") // Bouncy Castle's signature
     public void processClientExtensions(java.util.Hashtable clientExtensions) throws IOException {
         super.processClientExtensions(clientExtensions);
         Vector<?> names = TlsExtensionsUtils.getServerNameExtensionClient(clientExtensions);
@@ -105,6 +121,24 @@ final class HsmTlsServer extends DefaultTlsServer {
                 }
             }
         }
+        if (sni.isPresent()) {
+            var byName = settings.sniCredentials().get(sni.get().toLowerCase(java.util.Locale.ROOT));
+            if (byName != null) {
+                selected = byName;
+            } else if (settings.rejectUnknownSni()) {
+                throw new TlsFatalAlert(AlertDescription.unrecognized_name,
+                        "client asked for server name '" + sni.get() + "', which this listener does not serve");
+            }
+        }
+    }
+
+    @Override
+    @SuppressWarnings("rawtypes") // Bouncy Castle's signature
+    protected boolean isSelectableCipherSuite(int cipherSuite, int availCurveBits, int availFiniteFieldBits,
+                                              Vector sigAlgs) {
+        var ours = CipherSuite.ofCode(cipherSuite);
+        return ours.isPresent() && settings.profile().suites(selected.algorithm()).contains(ours.get())
+                && super.isSelectableCipherSuite(cipherSuite, availCurveBits, availFiniteFieldBits, sigAlgs);
     }
 
     // ---- credentials -------------------------------------------------------------------
@@ -130,7 +164,7 @@ final class HsmTlsServer extends DefaultTlsServer {
             }
         }
         TlsVersion version = tls13 ? TlsVersion.TLS_1_3 : TlsVersion.TLS_1_2;
-        for (SignatureScheme s : settings.profile().signatureSchemes(settings.credentials().algorithm(), version)) {
+        for (SignatureScheme s : settings.profile().signatureSchemes(selected.algorithm(), version)) {
             if (key().signatureSchemes().contains(s) && clientCodes.contains(s.code())) {
                 return s;
             }
@@ -142,7 +176,7 @@ final class HsmTlsServer extends DefaultTlsServer {
     }
 
     private Certificate certificate(boolean tls13) throws IOException {
-        List<X509Certificate> chain = settings.credentials().chain();
+        List<X509Certificate> chain = selected.chain();
         TlsCertificate[] certs = new TlsCertificate[chain.size()];
         try {
             for (int i = 0; i < certs.length; i++) {
@@ -257,7 +291,7 @@ final class HsmTlsServer extends DefaultTlsServer {
         if (level == AlertLevel.fatal && "none".equals(alert)) {
             alert = AlertDescription.getName(description);
             alertSent = true;
-            alertMessage = message != null ? message : cause != null ? cause.getMessage() : null;
+            alertMessage = reason(message, cause);
         }
     }
 
@@ -271,6 +305,24 @@ final class HsmTlsServer extends DefaultTlsServer {
 
     org.bouncycastle.tls.SecurityParameters connectionParameters() {
         return context.getSecurityParametersConnection();
+    }
+
+    /**
+     * The most specific reason: Bouncy Castle wraps our own alerts ("Failed to read record"), so
+     * prefer the innermost message that came from our policy or the token.
+     */
+    static String reason(String message, Throwable cause) {
+        String best = message;
+        for (Throwable t = cause; t != null && t != t.getCause(); t = t.getCause()) {
+            if (t.getMessage() != null && (t instanceof TlsFatalAlert || t instanceof io.hsmtls.token.TokenException
+                    || t instanceof io.hsmtls.tls.CertificateRejectedException)) {
+                best = t.getMessage();
+                if (!(t instanceof TlsFatalAlert)) {
+                    break;
+                }
+            }
+        }
+        return best;
     }
 
     SessionParameters sessionParameters() {

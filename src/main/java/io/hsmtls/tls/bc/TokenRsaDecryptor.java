@@ -55,11 +55,15 @@ public final class TokenRsaDecryptor implements TlsCredentialedDecryptor {
     public byte[] premaster(byte[] ciphertext, int versionMajor, int versionMinor) {
         byte[] fallback = new byte[PREMASTER];
         random.nextBytes(fallback);
-        int k = (((RSAPublicKey) key.info().publicKey()).getModulus().bitLength() + 7) / 8;
+        java.math.BigInteger n = ((RSAPublicKey) key.info().publicKey()).getModulus();
+        int k = (n.bitLength() + 7) / 8;
         byte[] block = null;
         boolean raw = true;
-        // The ciphertext length is public (it is on the wire); rejecting it reveals nothing about the key.
-        if (ciphertext.length <= k) {
+        // Length and "c < n" are facts about public values (the wire bytes and the modulus), so
+        // refusing them early reveals nothing about the key. It also keeps hostile input away from
+        // the token: SoftHSM answers CKM_RSA_X_509 on c >= n with CKR_GENERAL_ERROR, which the
+        // token layer rightly treats as a device failure and would mark the token down for everyone.
+        if (ciphertext.length <= k && new java.math.BigInteger(1, ciphertext).compareTo(n) < 0) {
             byte[] c = ciphertext;
             if (c.length < k) {
                 c = new byte[k];

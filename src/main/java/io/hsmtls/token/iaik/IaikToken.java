@@ -64,6 +64,8 @@ public final class IaikToken implements Token {
     static final long CKO_PUBLIC_KEY = PKCS11Constants.CKO_PUBLIC_KEY;
     static final long CKO_PRIVATE_KEY = PKCS11Constants.CKO_PRIVATE_KEY;
     private static final SecureRandom RANDOM = new SecureRandom();
+    static final Duration DEFAULT_RECOVERY_FIRST = Duration.ofSeconds(1);
+    static final Duration DEFAULT_RECOVERY_MAX = Duration.ofSeconds(30);
     /** Tokens logged in per module and slot: the last one to close logs out. */
     private static final Map<String, Integer> LOGINS = new LinkedHashMap<>();
     /** Every C_Login(CKU_USER) this process made, successful or not: proves a wrong PIN is tried once. */
@@ -71,22 +73,36 @@ public final class IaikToken implements Token {
 
     private final SharedModule module;
     private final PKCS11 raw;
-    private final Slot slot;
+    private volatile Slot slot;
     private final TokenOptions options;
     private final TokenInfo info;
     private final List<MechanismInfo> mechanisms;
     private final Set<Long> mechanismCodes;
-    private final Session anchor;
+    private volatile Session anchor;
     private final boolean utf8;
-    private final SessionPool pool;
-    private final Lane lane;
+    private volatile SessionPool pool;
+    private volatile Lane lane;
+    private final int poolSize;
+    private volatile long moduleGeneration;
+    /**
+     * The module generation recovery last saw: re-initialise only if nobody has since. After a
+     * failed attempt it is the generation that attempt made, so the next attempt initialises again
+     * (a module re-initialised while its server was away shows no token until it is again).
+     */
+    private volatile long reinitSeen;
+    private volatile Thread recoverer;
+    private volatile Duration recoveryFirst;
+    private volatile Duration recoveryMax;
     private final TokenHealth health;
     private final Consumer<String> notices;
     private final Optional<PinSource> pinSource;
     private final String loginKey;
     private volatile Pin contextPin;
+    /** Set once the token refused a PIN: from then on hsmtls presents no PIN to it again (a retry can lock it). */
+    private volatile LoginFailedException loginRefused;
     private volatile boolean loggedIn;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
 
     final AtomicLong signs = new AtomicLong();
     final AtomicLong decrypts = new AtomicLong();
@@ -109,14 +125,25 @@ public final class IaikToken implements Token {
         this.utf8 = anchor.isSetUtf8Encoding();
         this.notices = notices;
         this.health = new TokenHealth(info.label());
-        int size = poolSize(options.maxSessions(), info.maxSessions());
-        this.pool = new SessionPool(info.label(), size, () -> slot.getToken().openSession(options.readWrite()));
-        this.lane = new Lane(info.label(), size, options.maxPending());
+        this.poolSize = poolSize(options.maxSessions(), options.readWrite() && info.maxRwSessions() > 0
+                && (info.maxSessions() <= 0 || info.maxRwSessions() < info.maxSessions()) ? info.maxRwSessions()
+                : info.maxSessions());
+        this.pool = newPool();
+        this.lane = new Lane(info.label(), poolSize, options.maxPending());
+        this.moduleGeneration = module.generation();
+        this.reinitSeen = moduleGeneration;
         this.pinSource = options.pin().or(() -> PinSource.of(options.uri()));
         this.loginKey = module.path() + "#" + slot.getSlotID();
     }
 
-    /** 0 = the token's ulMaxSessionCount (when finite) capped at 16. */
+    private SessionPool newPool() {
+        return new SessionPool(info.label(), poolSize, () -> slot.getToken().openSession(options.readWrite()));
+    }
+
+    /**
+     * 0 = the token's ulMaxSessionCount (ulMaxRwSessionCount for read-write use) when finite, less
+     * the one session that carries the login, capped at 16.
+     */
     static int poolSize(int configured, long tokenMax) {
         if (configured > 0) {
             return configured;
@@ -133,7 +160,18 @@ public final class IaikToken implements Token {
         SharedModule module = SharedModule.acquire(ModuleResolver.resolve(options.uri(), options.module()));
         Session anchor = null;
         try {
-            Slot slot = Slots.find(module, options.uri());
+            Slot slot;
+            try {
+                slot = Slots.find(module, options.uri());
+            } catch (io.hsmtls.token.TokenNotFoundException e) {
+                // Some modules (SoftHSM) list only the tokens that existed at C_Initialize. When nobody
+                // else in this process uses the module, initialise it again once and look again.
+                if (e.ambiguous() || module.users() > 1 || !module.ownsInitialization()) {
+                    throw e;
+                }
+                module.reinitialize(module.generation());
+                slot = Slots.find(module, options.uri());
+            }
             TokenInfo info = Slots.describe(slot);
             List<MechanismInfo> mechanisms = Slots.mechanisms(module, slot.getSlotID());
             try {
@@ -143,6 +181,12 @@ public final class IaikToken implements Token {
             }
             IaikToken token = new IaikToken(module, slot, options, info, mechanisms, anchor, notices);
             token.login();
+            token.health.onChange(h -> {
+                if (!h.up() && token.recoveryFirst != null) {
+                    token.startRecoverer();
+                }
+            });
+            token.enableAutoRecovery(DEFAULT_RECOVERY_FIRST, DEFAULT_RECOVERY_MAX);
             return token;
         } catch (RuntimeException e) {
             if (anchor != null) {
@@ -164,6 +208,11 @@ public final class IaikToken implements Token {
             return;
         }
         Pin pin = readPin();
+        loginWith(pin, true);
+    }
+
+    /** C_Login(CKU_USER) with {@code pin} (null: PIN pad), which this method closes. */
+    private void loginWith(Pin pin, boolean first) {
         try {
             userLogins.incrementAndGet();
             LOGIN_ATTEMPTS.increment();
@@ -172,16 +221,22 @@ public final class IaikToken implements Token {
             } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
                 long c = e.getErrorCode();
                 if (c != Ckr.CKR_USER_ALREADY_LOGGED_IN) {
-                    throw loginFailure(e, "C_Login (CKU_USER)");
+                    TokenException te = loginFailure(e, "C_Login (CKU_USER)");
+                    if (te instanceof LoginFailedException lf) {
+                        loginRefused = lf;
+                    }
+                    throw te;
                 }
             }
-            loggedIn = true;
-            synchronized (LOGINS) {
-                LOGINS.merge(loginKey, 1, Integer::sum);
-            }
-            // Keep a copy of the PIN only when a key needs a PIN per signature (CKA_ALWAYS_AUTHENTICATE).
-            if (pin != null && hasAlwaysAuthenticateKey()) {
-                contextPin = pin.copy();
+            if (first) {
+                loggedIn = true;
+                synchronized (LOGINS) {
+                    LOGINS.merge(loginKey, 1, Integer::sum);
+                }
+                // Keep a copy of the PIN only when a key needs a PIN per signature (CKA_ALWAYS_AUTHENTICATE).
+                if (pin != null && hasAlwaysAuthenticateKey()) {
+                    contextPin = pin.copy();
+                }
             }
         } finally {
             if (pin != null) {
@@ -236,6 +291,10 @@ public final class IaikToken implements Token {
      * PKCS#11 v2.40 §5.6 requires for CKA_ALWAYS_AUTHENTICATE keys. Never retried.
      */
     void contextLogin(SessionPool.Lease s, String keyName) {
+        LoginFailedException refused = loginRefused;
+        if (refused != null) {
+            throw refused;
+        }
         char[] chars = null;
         Pin reread = null;
         Pin cached = contextPin;
@@ -257,8 +316,9 @@ public final class IaikToken implements Token {
             raw.C_Login(s.handle, PKCS11Constants.CKU_CONTEXT_SPECIFIC, chars, utf8);
         } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
             TokenException te = loginFailure(e, "C_Login (CKU_CONTEXT_SPECIFIC) for key " + keyName);
-            if (te instanceof LoginFailedException) {
-                // The PIN is wrong now (changed?): forget it so hsmtls cannot try it again.
+            if (te instanceof LoginFailedException lf) {
+                // The PIN is wrong now (changed?): forget it, and present no PIN to this token again.
+                loginRefused = lf;
                 Pin p = contextPin;
                 contextPin = null;
                 if (p != null) {
@@ -286,6 +346,7 @@ public final class IaikToken implements Token {
     <T> T hot(String operation, IaikTokenKey key, SessionCall<T> call) {
         ensureOpen();
         try {
+            followModule();
             health.checkUp();
             return lane.call(() -> runWithRetry(operation, key, call), options.acquireTimeout(), options.opDeadline(),
                     deadline -> health.markDown(TokenUnavailableException.Reason.DEADLINE,
@@ -299,6 +360,7 @@ public final class IaikToken implements Token {
     /** A lookup or provisioning call on the caller's thread (no deadline: key generation can take long). */
     <T> T withSession(String operation, SessionCall<T> call) {
         ensureOpen();
+        followModule();
         health.checkUp();
         return runWithRetry(operation, null, call);
     }
@@ -306,6 +368,8 @@ public final class IaikToken implements Token {
     private <T> T runWithRetry(String operation, IaikTokenKey key, SessionCall<T> call) {
         for (int attempt = 0; ; attempt++) {
             SessionPool.Lease s;
+            // One pool per attempt: a recovery may swap the pool, and a lease goes back where it came from.
+            SessionPool pool = this.pool;
             try {
                 s = pool.acquire(options.acquireTimeout());
             } catch (PKCS11Exception e) {
@@ -365,6 +429,167 @@ public final class IaikToken implements Token {
 
     PKCS11 raw() {
         return raw;
+    }
+
+    // ---- recovery (issue 6) ------------------------------------------------------------------
+
+    /**
+     * Another token on the same module re-initialised it: this token's sessions and login are
+     * gone too, so rebuild them (without a second C_Finalize).
+     */
+    private void followModule() {
+        // Only on first notice: once down, recovery is up to recover() / auto recovery, not every caller.
+        if (module.generation() != moduleGeneration && !closed && health.up()) {
+            try {
+                recover();
+            } catch (TokenException e) {
+                health.markDown(TokenUnavailableException.Reason.DOWN, "module re-initialised and this token could"
+                        + " not follow: " + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Brings the token back after a device failure or hang: C_Finalize/C_Initialize of the module
+     * (once, if no other token on it did already), the token found again by its URI, a new login
+     * session and login, a new session pool (the old handles are forgotten, never closed), a new
+     * lane if the old one has a thread stuck in the token, and a new handle generation so every
+     * key finds its object again (and checks its public key is unchanged).
+     *
+     * <p>The PIN comes from the PIN kept for CKA_ALWAYS_AUTHENTICATE keys, else from the PIN
+     * source again if it is a file (or the URI's pin-value); a PIN that was typed is not kept, so
+     * such a token cannot recover by itself.
+     *
+     * @throws TokenException when the token is still unreachable; {@link LoginFailedException} when
+     *                        the PIN is refused (then nothing must retry)
+     */
+    public synchronized void recover() {
+        ensureOpen();
+        LoginFailedException refused = loginRefused;
+        if (refused != null) {
+            throw refused;
+        }
+        if (health.up() && module.generation() == moduleGeneration) {
+            return;
+        }
+        boolean hung = health.downReason() == TokenUnavailableException.Reason.DEADLINE;
+        try {
+            rebuild(hung);
+        } catch (RuntimeException e) {
+            reinitSeen = module.generation();
+            throw e;
+        }
+        moduleGeneration = module.generation();
+        reinitSeen = moduleGeneration;
+        reinitializations.incrementAndGet();
+        health.markUp();
+    }
+
+    private void rebuild(boolean hung) {
+        module.reinitialize(reinitSeen);
+        pool.abandon();
+        Slot newSlot = Slots.find(module, options.uri());
+        Session newAnchor;
+        try {
+            newAnchor = newSlot.getToken().openSession(options.readWrite());
+        } catch (PKCS11Exception e) {
+            throw Ckr.failure("C_OpenSession on token '" + info.label() + "' while recovering", e);
+        }
+        slot = newSlot;
+        anchor = newAnchor;
+        pool = newPool();
+        if (hung) {
+            Lane old = lane;
+            lane = new Lane(info.label(), poolSize, options.maxPending());
+            old.shutdown();
+        }
+        if (info.loginRequired()) {
+            loginWith(recoveryPin(), false);
+        }
+    }
+
+    private Pin recoveryPin() {
+        Pin kept = contextPin;
+        if (kept != null && !kept.isClosed()) {
+            return kept.copy();
+        }
+        if (pinSource.isPresent() && pinSource.get() instanceof PinSource.FromFile file) {
+            return file.read();
+        }
+        Optional<Pin> fromUri = options.uri().pinValue();
+        if (fromUri.isPresent()) {
+            return fromUri.get();
+        }
+        if (info.protectedAuthenticationPath()) {
+            notices.accept("token '" + info.label() + "' is back: enter the PIN on the reader's PIN pad");
+            return null;
+        }
+        throw new PinUnavailableException(pinSource.map(PinSource::describe).orElse("(no PIN source)"),
+                "token '" + info.label() + "' came back but its PIN was typed and not kept: restart hsmtls, or give"
+                        + " the PIN in a file so it can log in again by itself");
+    }
+
+    /**
+     * Recovers by itself after the token is marked down: a platform thread tries {@link #recover()}
+     * after {@code first}, then at doubling intervals up to {@code max}, until it works or the token
+     * is closed. A refused PIN stops it for good (a retry could lock the card). On by default
+     * (1 s, then up to 30 s); this changes the intervals.
+     */
+    public void enableAutoRecovery(Duration first, Duration max) {
+        if (first.isNegative() || first.isZero() || max.compareTo(first) < 0) {
+            throw new IllegalArgumentException("auto recovery intervals: first " + first + " must be > 0 and <= max " + max);
+        }
+        this.recoveryMax = max;
+        this.recoveryFirst = first;
+        if (!health.up()) {
+            startRecoverer();
+        }
+    }
+
+    /** Leaves a token that went down down until {@link #recover()} is called (tests, or an operator's choice). */
+    public void disableAutoRecovery() {
+        this.recoveryFirst = null;
+        Thread r = recoverer;
+        if (r != null) {
+            r.interrupt();
+        }
+    }
+
+    private synchronized void startRecoverer() {
+        if (closed || (recoverer != null && recoverer.isAlive())) {
+            return;
+        }
+        recoverer = Thread.ofPlatform().daemon(true).name("hsmtls-token-recovery-" + info.label()).start(() -> {
+            Duration wait = recoveryFirst;
+            while (!closed && !health.up() && recoveryFirst != null) {
+                try {
+                    Thread.sleep(wait);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                try {
+                    recover();
+                    notices.accept("token '" + info.label() + "' recovered (re-initialised, logged in again)");
+                    return;
+                } catch (LoginFailedException e) {
+                    notices.accept("token '" + info.label() + "' stays down: " + e.getMessage());
+                    return;
+                } catch (io.hsmtls.token.TokenNotFoundException e) {
+                    health.stillDown(TokenUnavailableException.Reason.NOT_PRESENT, "the token is not present ("
+                            + e.getMessage() + ")");
+                    notices.accept("token '" + info.label() + "' still down: " + e.getMessage() + "; next try in "
+                            + wait.multipliedBy(2).toMillis() + " ms");
+                } catch (TokenException | IllegalStateException e) {
+                    notices.accept("token '" + info.label() + "' still down: " + e.getMessage() + "; next try in "
+                            + wait.multipliedBy(2).toMillis() + " ms");
+                }
+                wait = wait.multipliedBy(2);
+                Duration max = recoveryMax;
+                if (wait.compareTo(max) > 0) {
+                    wait = max;
+                }
+            }
+        });
     }
 
     /**
@@ -460,6 +685,11 @@ public final class IaikToken implements Token {
             throw new KeyNotFoundException(uri, List.of("(the URI asks for type=" + uri.type().get().uriValue()
                     + "; a key URI names type=private or no type)"), false);
         }
+        if (uri.token().isPresent() && !uri.token().get().equals(info.label())
+                || uri.serial().isPresent() && !uri.serial().get().equals(info.serial())) {
+            throw new KeyNotFoundException(uri, List.of("(the URI names another token; this is " + info.describe() + ")"),
+                    false);
+        }
         return withSession("C_FindObjects", s -> {
             AttributeVector t = new AttributeVector().class_(CKO_PRIVATE_KEY);
             uri.object().ifPresent(t::label);
@@ -482,10 +712,15 @@ public final class IaikToken implements Token {
                 loadKeys(s, findObjects(s.session, new AttributeVector().class_(CKO_PRIVATE_KEY), 1000))));
     }
 
+    /** The keys hsmtls can use; private keys of other types (DSA, GOST, …) are left out. */
     private List<IaikTokenKey> loadKeys(SessionPool.Lease s, long[] handles) throws PKCS11Exception {
         List<IaikTokenKey> out = new ArrayList<>();
         for (long h : handles) {
-            out.add(IaikTokenKey.load(this, s, h));
+            try {
+                out.add(IaikTokenKey.load(this, s, h));
+            } catch (KeyNotFoundException e) {
+                // not a key type hsmtls uses
+            }
         }
         return out;
     }
@@ -780,14 +1015,17 @@ public final class IaikToken implements Token {
 
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
+        // Not the monitor recover() holds: closing must not wait for a recovery stuck in the module.
+        if (!closing.compareAndSet(false, true)) {
+            return;
         }
+        closed = true;
         lane.shutdown();
         pool.closeAll();
+        Thread r = recoverer;
+        if (r != null) {
+            r.interrupt();
+        }
         boolean lastLogin = false;
         if (loggedIn) {
             synchronized (LOGINS) {

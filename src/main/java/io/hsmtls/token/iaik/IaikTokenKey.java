@@ -484,6 +484,16 @@ public final class IaikTokenKey implements TokenKey {
             throw new KeyNotFoundException(uri, List.of(found.length == 0 ? "(the key is no longer on the token)"
                     : "(" + found.length + " keys now share this CKA_ID)"), found.length > 1);
         }
+        if (handleGeneration != gen && info.id() != null && info.publicKey() != null) {
+            // Found again after the token came back: it must still be the same key pair.
+            long[] pubs = IaikToken.findObjects(s.session,
+                    new AttributeVector().class_(IaikToken.CKO_PUBLIC_KEY).id(info.id().bytes()), 1);
+            PublicKey now = pubs.length == 0 ? null : readPublicKey(s.session, pubs[0], info.algorithm(), info.curve());
+            if (now != null && !Arrays.equals(now.getEncoded(), info.publicKey().getEncoded())) {
+                throw new KeyNotFoundException(uri, List.of("(after the token came back, the key with this CKA_ID"
+                        + " has a different public key: refusing to use it)"), false);
+            }
+        }
         handle = found[0];
         handleGeneration = gen;
         return found[0];

@@ -20,7 +20,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * threads as the token has pooled sessions; at most {@code maxPending} callers may wait, beyond
  * that a call is refused at once (so a handshake gets an alert, not a queue). A call that runs
  * past its deadline is reported as hung; the caller gets {@code DEADLINE} and moves on while the
- * stuck thread stays in the native call.
+ * stuck thread stays in the native call. A result that is already there when the caller looks is
+ * returned even if it came late: the token answered, so it is not hung.
  */
 final class Lane {
     private final String token;

@@ -41,6 +41,8 @@ final class SessionPool {
     private final AtomicInteger inUse = new AtomicInteger();
     private final Opener opener;
     private volatile boolean closed;
+    /** Set after the module was re-initialised: the handles are gone and a number may now name someone else's session. */
+    private volatile boolean abandoned;
 
     SessionPool(String token, int size, Opener opener) {
         this.token = token;
@@ -55,7 +57,11 @@ final class SessionPool {
 
     Lease acquire(Duration timeout) throws org.xipki.pkcs11.wrapper.PKCS11Exception {
         if (closed) {
-            throw new TokenUnavailableException(token, TokenUnavailableException.Reason.CLOSED, null, "the token was closed");
+            throw abandoned
+                    ? new TokenUnavailableException(token, TokenUnavailableException.Reason.DOWN, null,
+                            "the token was re-initialised while this operation waited; try again")
+                    : new TokenUnavailableException(token, TokenUnavailableException.Reason.CLOSED, null,
+                            "the token was closed");
         }
         try {
             if (!permits.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
@@ -109,16 +115,20 @@ final class SessionPool {
         }
     }
 
-    /** Forgets every idle session without closing it (after C_Finalize the handles are already gone). */
-    void dropIdle() {
-        Lease l;
-        while ((l = idle.pollFirst()) != null) {
+    /** After C_Finalize: forget every session, never closing a handle (its number may be reused). */
+    void abandon() {
+        abandoned = true;
+        closed = true;
+        while (idle.pollFirst() != null) {
             open.decrementAndGet();
         }
     }
 
     private void close(Lease l) {
         open.decrementAndGet();
+        if (abandoned) {
+            return;
+        }
         try {
             l.session.closeSession();
         } catch (org.xipki.pkcs11.wrapper.PKCS11Exception | RuntimeException e) {

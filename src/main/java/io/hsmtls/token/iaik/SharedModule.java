@@ -30,6 +30,7 @@ public final class SharedModule {
     private final PKCS11Module module;
     private final boolean ownsInit;
     private int refs;
+    private volatile long generation;
 
     private SharedModule(Path path, PKCS11Module module, boolean ownsInit) {
         this.path = path;
@@ -117,6 +118,43 @@ public final class SharedModule {
     /** The raw PKCS#11 interface: hot-path calls go here so every CKR_ code reaches hsmtls unchanged. */
     PKCS11 raw() {
         return module.getPKCS11Module();
+    }
+
+    /** False when something else in this process had initialised the module before hsmtls (e.g. SunPKCS11). */
+    boolean ownsInitialization() {
+        return ownsInit;
+    }
+
+    /** Increases each time the module is re-initialised; sessions and logins of older generations are gone. */
+    long generation() {
+        return generation;
+    }
+
+    /**
+     * C_Finalize then C_Initialize, once per generation: the first token to notice a device failure
+     * does it, the others sharing the module see the new generation and only rebuild their own
+     * sessions and login. Every session handle of the old generation is invalid afterwards.
+     *
+     * @throws ModuleLoadException when C_Initialize fails (the token is still unreachable)
+     */
+    synchronized void reinitialize(long seenGeneration) {
+        if (generation != seenGeneration) {
+            return;
+        }
+        try {
+            module.finalize(null);
+        } catch (org.xipki.pkcs11.wrapper.PKCS11Exception | RuntimeException e) {
+            // CKR_CRYPTOKI_NOT_INITIALIZED after an earlier failed attempt, or a dead device: initialise anyway.
+        }
+        try {
+            module.initialize();
+        } catch (org.xipki.pkcs11.wrapper.PKCS11Exception e) {
+            if (e.getErrorCode() != Ckr.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+                throw new ModuleLoadException(path.toString(), "C_Initialize failed again ("
+                        + Ckr.name(e.getErrorCode()) + ") while recovering the token", e);
+            }
+        }
+        generation++;
     }
 
     /** Users of this module right now (for tests of the sharing). */

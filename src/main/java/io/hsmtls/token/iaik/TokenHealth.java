@@ -64,6 +64,17 @@ public final class TokenHealth {
         listeners.forEach(l -> l.accept(this));
     }
 
+    /** While down: records what the latest recovery attempt found (e.g. the token is not present now). */
+    public void stillDown(TokenUnavailableException.Reason reason, String detail) {
+        synchronized (this) {
+            if (downSince == null) {
+                return;
+            }
+            downReason = reason;
+            downDetail = detail;
+        }
+    }
+
     /** Marks the token usable again after recovery; starts a new handle generation. */
     public void markUp() {
         synchronized (this) {

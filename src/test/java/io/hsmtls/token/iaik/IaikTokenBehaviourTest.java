@@ -123,6 +123,20 @@ class IaikTokenBehaviourTest {
     }
 
     @Test
+    void tokenCreatedAfterTheModuleWasLoaded_isFound_whenTheModuleIsNotShared() {
+        // The class's token keeps the module loaded: a token made now is not in SoftHSM's slot list.
+        SoftHsm late = SoftHsm.create();
+        Pkcs11Uri u = uri(late.tokenUri());
+        assertThrows(TokenNotFoundException.class, () -> IaikTokens.open(TokenOptions.of(u, null)));
+        token.close();
+        try (Token t = IaikTokens.open(TokenOptions.of(u, null))) {
+            assertEquals(late.label(), t.info().label());
+        } finally {
+            open();
+        }
+    }
+
+    @Test
     void missingModulePath_namesTheFile() {
         Pkcs11Uri u = uri("pkcs11:token=x?module-path=/nonexistent/libnothing.so");
         ModuleLoadException e = assertThrows(ModuleLoadException.class, () -> IaikTokens.open(TokenOptions.of(u, null)));
@@ -194,9 +208,27 @@ class IaikTokenBehaviourTest {
         assertEquals("pkcs11:token=" + hsm.label() + ";object=by-id;id=%C0%FF%EE%01;type=private", key.uri().toString());
         assertEquals(key.info().publicKey(), token.key(uri("pkcs11:id=%c0%ff%ee%01")).info().publicKey());
         assertEquals(key.info().publicKey(), token.key(key.uri()).info().publicKey());
+        KeyNotFoundException other = assertThrows(KeyNotFoundException.class,
+                () -> token.key(uri("pkcs11:token=someone-else;object=by-id")));
+        assertTrue(other.getMessage().contains("the URI names another token"), other.getMessage());
         KeyNotFoundException e = assertThrows(KeyNotFoundException.class, () -> token.key(uri("pkcs11:object=absent")));
         assertTrue(e.candidates().stream().anyMatch(c -> c.startsWith("by-id (id c0ffee01, EC secp384r1)")), e.candidates().toString());
         assertTrue(e.getMessage().startsWith("no private key matches 'pkcs11:object=absent'; keys on the token: "), e.getMessage());
+    }
+
+    @Test
+    void twoKeysWithOneLabel_isAmbiguous_andTheIdPicksOne() {
+        TokenKey ours = token.generateKeyPair(KeyType.EC_P256, "twin", Optional.empty(), false);
+        // Another tool happily makes a second key with the same label.
+        SoftHsm.run(List.of("pkcs11-tool", "--module", SoftHsm.modulePath().toString(), "--token-label", hsm.label(),
+                "--login", "--pin", SoftHsm.USER_PIN, "--keypairgen", "--key-type", "EC:prime256v1", "--label", "twin",
+                "--id", "7717"));
+        KeyNotFoundException e = assertThrows(KeyNotFoundException.class, () -> token.key(uri("pkcs11:object=twin")));
+        assertTrue(e.getMessage().startsWith("several private keys match 'pkcs11:object=twin'; add object= or id= to pick one of: "),
+                e.getMessage());
+        assertTrue(e.candidates().stream().anyMatch(c -> c.contains("id 7717")), e.candidates().toString());
+        assertEquals(ours.info().publicKey(), token.key(ours.uri()).info().publicKey(), "object+id is unique");
+        assertEquals("7717", token.key(uri("pkcs11:object=twin;id=%77%17")).info().id().hex());
     }
 
     @Test
@@ -271,6 +303,18 @@ class IaikTokenBehaviourTest {
     }
 
     @Test
+    void publicKey_comesFromTheCertificate_orTheRsaPrivateKey_whenThePublicObjectIsGone() throws Exception {
+        TokenKey ec = token.generateKeyPair(KeyType.EC_P256, "pub-from-cert", Optional.empty(), false);
+        token.storeCertificate(ec, TestCertificates.selfSigned(ec, "pub-from-cert"), false);
+        token.delete(uri("pkcs11:object=pub-from-cert;type=public"));
+        assertEquals(ec.info().publicKey(), token.key(ec.uri()).info().publicKey());
+
+        TokenKey rsa = token.generateKeyPair(KeyType.RSA_2048, "pub-from-private", Optional.empty(), false);
+        token.delete(uri("pkcs11:object=pub-from-private;type=public"));
+        assertEquals(rsa.info().publicKey(), token.key(rsa.uri()).info().publicKey());
+    }
+
+    @Test
     void delete_removesWhatTheUriNames() {
         TokenKey key = token.generateKeyPair(KeyType.EC_P256, "to-delete", Optional.empty(), false);
         List<TokenObject> gone = token.delete(uri("pkcs11:object=to-delete;type=public"));
@@ -300,6 +344,22 @@ class IaikTokenBehaviourTest {
             }
             assertEquals(3, t.stats().contextLogins());
             assertEquals(1, t.stats().userLogins());
+
+            // Without the context-specific login the token refuses: the logins above are what made it work.
+            IaikTokenKey k = (IaikTokenKey) key;
+            String refused = t.withSession("bare C_Sign", s -> {
+                iaik.pkcs.pkcs11.wrapper.CK_MECHANISM m = new iaik.pkcs.pkcs11.wrapper.CK_MECHANISM();
+                m.mechanism = Mechanism.CKM_ECDSA.code();
+                t.raw().C_SignInit(s.handle, m, k.handle(s), t.utf8());
+                s.dirty = true;
+                try {
+                    t.raw().C_Sign(s.handle, new byte[32]);
+                    return "signed";
+                } catch (iaik.pkcs.pkcs11.wrapper.PKCS11Exception e) {
+                    return Ckr.name(e.getErrorCode());
+                }
+            });
+            assertEquals("CKR_USER_NOT_LOGGED_IN", refused);
         }
     }
 
@@ -337,11 +397,19 @@ class IaikTokenBehaviourTest {
         TokenKey slowKey = token.generateKeyPair(KeyType.RSA_4096, "slow-rsa", Optional.empty(), false);
         try (IaikToken t = IaikTokens.open(TokenOptions.of(Pkcs11Uri.parse(hsm.tokenUri()), null)
                 .withOpDeadline(Duration.ofNanos(1)), m -> { })) {
+            t.disableAutoRecovery();
             TokenKey key = t.key(slowKey.uri());
-            List<TokenUnavailableException.Reason> reasons = new ArrayList<>();
-            TokenUnavailableException e = assertThrows(TokenUnavailableException.class,
-                    () -> key.sign(SignatureScheme.RSA_PKCS1_SHA256, new byte[] {1}));
-            reasons.add(e.reason());
+            // A 1 ns deadline: the caller sees the deadline pass unless the machine is so busy that the
+            // signature is already there when it looks (then it gets the signature). Try a few times.
+            TokenUnavailableException e = null;
+            for (int i = 0; i < 20 && e == null; i++) {
+                try {
+                    key.sign(SignatureScheme.RSA_PKCS1_SHA256, new byte[] {1});
+                } catch (TokenUnavailableException x) {
+                    e = x;
+                }
+            }
+            assertNotNull(e, "a 1 ns deadline was never noticed in 20 RSA-4096 signatures");
             assertEquals(TokenUnavailableException.Reason.DEADLINE, e.reason(), e.getMessage());
             assertFalse(t.health().up());
             assertFalse(t.stats().up());
@@ -350,7 +418,7 @@ class IaikTokenBehaviourTest {
                     () -> key.sign(SignatureScheme.RSA_PKCS1_SHA256, new byte[] {1}));
             assertEquals(TokenUnavailableException.Reason.DOWN, down.reason());
             assertNotNull(down.since());
-            assertTrue(System.nanoTime() - start < 50_000_000L, "fails fast");
+            assertTrue(System.nanoTime() - start < 500_000_000L, "fails fast");
             assertTrue(t.stats().rejected() >= 2);
             // The recovery seam: marking it up lets calls through again.
             t.health().markUp();

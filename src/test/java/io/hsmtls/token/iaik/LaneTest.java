@@ -64,7 +64,7 @@ class LaneTest {
         long t0 = System.nanoTime();
         TokenUnavailableException e = assertThrows(TokenUnavailableException.class,
                 () -> lane.call(() -> "x", Duration.ofSeconds(10), Duration.ofSeconds(10), d -> { }));
-        assertTrue(System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(100), "refused without waiting");
+        assertTrue(System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(500), "refused without waiting");
         assertEquals(TokenUnavailableException.Reason.QUEUE_FULL, e.reason());
         assertTrue(e.getMessage().contains("2 operations already wait"), e.getMessage());
         release.countDown();
@@ -84,7 +84,7 @@ class LaneTest {
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         assertEquals(TokenUnavailableException.Reason.DEADLINE, e.reason());
         assertEquals(1, hung.get());
-        assertTrue(ms >= 190 && ms < 1500, "returned after about the deadline: " + ms + " ms");
+        assertTrue(ms >= 190 && ms < 3000, "returned after about the deadline: " + ms + " ms");
         assertTrue(e.getMessage().contains("treated as hung"), e.getMessage());
     }
 
