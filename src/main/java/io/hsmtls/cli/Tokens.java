@@ -5,6 +5,8 @@ import io.hsmtls.token.Token;
 import io.hsmtls.token.TokenInfo;
 import io.hsmtls.token.TokenOptions;
 import io.hsmtls.token.iaik.IaikTokens;
+import io.hsmtls.token.iaik.ModuleResolver;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -41,8 +43,8 @@ public final class Tokens {
      *
      * @throws io.hsmtls.token.ModuleLoadException naming every place tried
      */
-    public static java.nio.file.Path modulePath(TokenOptions options) {
-        return io.hsmtls.token.iaik.ModuleResolver.resolve(options.uri(), options.module());
+    public static Path modulePath(TokenOptions options) {
+        return ModuleResolver.resolve(options.uri(), options.module());
     }
 
     /** The one token the options' URI selects, without opening it or logging in. */
