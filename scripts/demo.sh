@@ -46,6 +46,9 @@ step "4. What is on the token"
 "$hsmtls" key list --token "$token" --all
 pkcs11-tool --module "$module" -O 2>/dev/null | grep -E 'Object|label|ID|Usage|Access' || true
 
+step "4b. hsmtls doctor: is this key ready for TLS, and for which versions"
+"$hsmtls" doctor --key "$key" --speed-seconds 1
+
 step "5. hsmtls serve on 127.0.0.1:8443 in front of a web server on 127.0.0.1:8080"
 mkdir -p "$work/www"
 echo "<h1>Hello through hsmtls: the TLS key never left the token.</h1>" > "$work/www/index.html"

@@ -55,7 +55,8 @@ public final class Main implements Callable<Integer> {
             ConnectCommand.class,
             ProbeCommand.class,
             ConfigCommand.class,
-            AuditCommand.class
+            AuditCommand.class,
+            DoctorCommand.class
     );
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,

@@ -5,6 +5,8 @@ import io.hsmtls.token.Token;
 import io.hsmtls.token.TokenInfo;
 import io.hsmtls.token.TokenOptions;
 import io.hsmtls.token.iaik.IaikTokens;
+import io.hsmtls.token.iaik.ModuleResolver;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -49,6 +51,20 @@ public final class Tokens {
     /** Every slot of the module the options name, with its token, filtered by the URI (no login). */
     public static List<TokenInfo> list(TokenOptions options) {
         return IaikTokens.listTokens(options.uri(), options.module());
+    }
+
+    /**
+     * The module file the options lead to (--module, the URI, $HSMTLS_PKCS11_MODULE, SoftHSM2).
+     *
+     * @throws io.hsmtls.token.ModuleLoadException naming every place tried
+     */
+    public static Path modulePath(TokenOptions options) {
+        return ModuleResolver.resolve(options.uri(), options.module());
+    }
+
+    /** The one token the options' URI selects, without opening it or logging in. */
+    public static TokenInfo find(TokenOptions options) {
+        return IaikTokens.find(options.uri(), options.module());
     }
 
     /** The mechanisms of the one token the options select (no login). */

@@ -36,7 +36,8 @@ class ArchitectureTest {
             Map.entry("provision", Set.of("token")),
             Map.entry("config", Set.of("token", "tls")),
             Map.entry("observe", Set.of()),
-            Map.entry("bench", Set.of("token", "tls", "observe")));
+            Map.entry("bench", Set.of("token", "tls", "observe")),
+            Map.entry("doctor", Set.of("token", "tls", "observe")));
 
     /** Third-party roots and the packages allowed to import them. */
     private static final Map<String, Set<String>> THIRD_PARTY = Map.of(
