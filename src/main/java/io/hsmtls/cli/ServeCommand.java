@@ -260,7 +260,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                 .orElse(keyUri.modulePath().orElse(keyUri.moduleName().orElse("")));
         Token token = tokens.get(tokenKey);
         if (token == null) {
-            token = Tokens.open(io, options);
+            token = Tokens.openRecovering(io, options);
             tokens.put(tokenKey, token);
         }
         TokenKey tokenKeyObj = token.key(keyUri);
