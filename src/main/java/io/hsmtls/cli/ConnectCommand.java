@@ -1,7 +1,10 @@
 package io.hsmtls.cli;
 
+import io.hsmtls.observe.AuditLog;
 import io.hsmtls.proxy.Endpoint;
 import io.hsmtls.proxy.Pump;
+import io.hsmtls.tls.KeyUseListener;
+import io.hsmtls.tls.TokenTimer;
 import io.hsmtls.tls.bc.client.TlsClientConnection;
 import io.hsmtls.tls.client.ClientCandidate;
 import io.hsmtls.tls.client.ClientSettings;
@@ -68,6 +71,10 @@ final class ConnectCommand implements Callable<Integer> {
             description = "on SIGTERM, stop accepting and let open connections finish for this long (default: ${DEFAULT-VALUE})")
     int drainTimeout;
 
+    @Option(names = "--audit-log", paramLabel = "FILE", description = "append one hash-chained JSON line per "
+            + "client signature to FILE (check it with 'hsmtls audit verify FILE')")
+    java.nio.file.Path auditLog;
+
     @Override
     public Integer call() throws Exception {
         Io io = Io.of(spec);
@@ -78,14 +85,16 @@ final class ConnectCommand implements Callable<Integer> {
         if (idleTimeout < 0) throw new IllegalArgumentException("--idle-timeout " + idleTimeout + " < 0");
         if (drainTimeout < 0) throw new IllegalArgumentException("--drain-timeout " + drainTimeout + " < 0");
         ServerVerifier verifier = client.verifier(io);
-        try (Token token = Tokens.openRecovering(io, key.tokenOptions(false))) {
+        try (AuditLog audit = auditLog == null ? null : ServeCommand.openAudit(io, auditLog);
+             Token token = Tokens.openRecovering(io, key.tokenOptions(false))) {
             List<ClientCandidate> candidates = client.candidates(token, key.uri());
             ClientOptions.Prepared p = client.prepare(up.host(), verifier, candidates);
             if (p.decision().note() != null) {
                 io.err().println("hsmtls: " + (p.decision().warning() ? "warning: " : "") + p.decision().note());
             }
             Tunnel tunnel = new Tunnel(up, p.settings(), Duration.ofSeconds(handshakeTimeout),
-                    Duration.ofSeconds(idleTimeout), maxConnections, io.err());
+                    Duration.ofSeconds(idleTimeout), maxConnections, io.err())
+                    .withKeyUses(KeyUses.listener(audit, null, List.of()));
             try (ServerSocket server = new ServerSocket()) {
                 server.bind(new InetSocketAddress(InetAddress.getByName(local.host()), local.port()), 128);
                 io.err().println("hsmtls: connect listening on " + new ClientOptions.HostPort(local.host(),
@@ -123,6 +132,7 @@ final class ConnectCommand implements Callable<Integer> {
         private final PrintWriter log;
         private final AtomicLong ids = new AtomicLong();
         private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
+        private KeyUseListener keyUses;
 
         Tunnel(ClientOptions.HostPort upstream, ClientSettings settings, Duration handshakeTimeout,
                Duration idleTimeout, int maxConnections, PrintWriter log) {
@@ -132,6 +142,12 @@ final class ConnectCommand implements Callable<Integer> {
             this.idleTimeout = idleTimeout;
             this.slots = new Semaphore(maxConnections);
             this.log = log;
+        }
+
+        /** Reports each client signature (audit log); null for none. Set before {@link #serve}. */
+        Tunnel withKeyUses(KeyUseListener listener) {
+            this.keyUses = listener;
+            return this;
         }
 
         /** Accepts until the server socket closes or the thread is interrupted. */
@@ -194,7 +210,9 @@ final class ConnectCommand implements Callable<Integer> {
                 remote.connect(new InetSocketAddress(upstream.host(), upstream.port()), timeout);
                 remote.setSoTimeout(timeout);
                 remote.setTcpNoDelay(true);
-                tls = TlsClientConnection.handshake(remote, settings, rec);
+                TokenTimer timer = TokenTimer.client(keyUses, id, (InetSocketAddress) remote.getRemoteSocketAddress(),
+                        settings.serverName());
+                tls = TlsClientConnection.handshake(remote, settings, rec, timer);
                 remote.setSoTimeout(0);
             } catch (IOException | TlsClientConnection.HandshakeFailedException | RuntimeException e) {
                 closeQuietly(remote);

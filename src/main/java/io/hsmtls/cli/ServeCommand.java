@@ -4,11 +4,13 @@ import io.hsmtls.config.HostPort;
 import io.hsmtls.config.ProxyLimitsConfig;
 import io.hsmtls.config.ServeConfig;
 import io.hsmtls.config.ServeConfigLoader;
+import io.hsmtls.observe.AuditLog;
 import io.hsmtls.proxy.ProxyLimits;
 import io.hsmtls.proxy.ProxyServer;
 import io.hsmtls.tls.ChainValidator;
 import io.hsmtls.tls.ClientAuthMode;
 import io.hsmtls.tls.CredentialsException;
+import io.hsmtls.tls.KeyUseListener;
 import io.hsmtls.tls.Profile;
 import io.hsmtls.tls.ServerCredentials;
 import io.hsmtls.tls.ServerSettings;
@@ -102,6 +104,10 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
     /** Set by tests to stop a running serve; a signal handler does the same in production. */
     static volatile CountDownLatch stopForTests;
 
+    @Option(names = "--audit-log", paramLabel = "FILE", description = "append one hash-chained JSON line per "
+            + "private-key use to FILE (check it with 'hsmtls audit verify FILE'); overrides audit-log: in --config")
+    Path auditLog;
+
     @Option(names = "--config", paramLabel = "FILE", description = "serve the listeners of a YAML configuration "
             + "(several listeners, SNI keys; see hsm-config/serve.example.yaml) instead of --listen/--backend/--key")
     Path config;
@@ -121,7 +127,8 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                 throw new ParameterException(spec.commandLine(), "--config " + config + " names the listeners: "
                         + "drop --listen, --backend and --key, or drop --config");
             }
-            return serve(io, ServeConfigLoader.load(config));
+            ServeConfigLoader.ServeFile file = ServeConfigLoader.loadFile(config);
+            return serve(io, file.listeners(), Optional.ofNullable(auditLog).or(file::auditLog));
         }
         if (listen == null || backend == null || key.key == null) {
             throw new ParameterException(spec.commandLine(), "serve needs --listen HOST:PORT, --backend HOST:PORT and "
@@ -132,20 +139,25 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                 Optional.ofNullable(cert), Optional.ofNullable(clientCa), mode, p,
                 new ProxyLimitsConfig(maxConnections, seconds(handshakeTimeout), seconds(idleTimeout),
                         Duration.ofSeconds(5), seconds(drainTimeout)), proxyProtocol));
-        return serve(io, List.of(new ServeConfigLoader.Listener("main", single)));
+        return serve(io, List.of(new ServeConfigLoader.Listener("main", single)), Optional.ofNullable(auditLog));
     }
 
     /**
      * Opens each token once, checks every listener's credentials before any port opens, then runs
      * all listeners until SIGTERM (or {@link #stopForTests}) and drains them before the tokens close.
      */
-    private int serve(Io io, List<ServeConfigLoader.Listener> listeners) throws Exception {
+    private int serve(Io io, List<ServeConfigLoader.Listener> listeners, Optional<Path> auditFile) throws Exception {
         Map<String, Token> tokens = new LinkedHashMap<>();
         List<ProxyServer> proxies = new ArrayList<>();
+        AuditLog audit = null;
         try {
+            if (auditFile.isPresent()) {
+                audit = openAudit(io, auditFile.get());
+            }
             List<Runnable> starts = new ArrayList<>();
             for (ServeConfigLoader.Listener l : listeners) {
-                starts.add(prepare(io, l, tokens, proxies));
+                KeyUseListener keyUses = KeyUses.listener(audit, l.name().equals("main") ? null : l.name(), List.of());
+                starts.add(prepare(io, l, tokens, proxies, keyUses));
             }
             starts.forEach(Runnable::run);
             CountDownLatch stop = new CountDownLatch(1);
@@ -185,7 +197,24 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             for (Token t : tokens.values()) {
                 t.close();
             }
+            if (audit != null) {
+                audit.close();
+            }
         }
+    }
+
+    /** Opens (or continues) the audit log; says where its chain stands so an operator can anchor it. */
+    static AuditLog openAudit(Io io, Path file) {
+        AuditLog log;
+        try {
+            log = AuditLog.open(file);
+        } catch (java.io.UncheckedIOException e) {
+            throw new OperationFailedException("--audit-log " + file + ": " + e.getCause().getMessage()
+                    + ": give a writable file");
+        }
+        io.err().println("hsmtls: audit log " + file + " (chain continues from " + log.lastHash().substring(0, 16) + "…)");
+        io.err().flush();
+        return log;
     }
 
     private static int shutdown(List<ProxyServer> proxies, Duration drain) {
@@ -199,7 +228,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
 
     /** Checks one listener's keys and certificates and builds its proxy; the returned step starts it. */
     private Runnable prepare(Io io, ServeConfigLoader.Listener listener, Map<String, Token> tokens,
-                             List<ProxyServer> proxies) throws IOException {
+                             List<ProxyServer> proxies, KeyUseListener keyUses) throws IOException {
         ServeConfig c = listener.config();
         String where = listener.name().equals("main") ? "" : "listener " + listener.name() + ": ";
         Profile p = c.profile();
@@ -222,7 +251,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
         String prefix = listener.name().equals("main") ? "hsmtls: connection " : "hsmtls: connection listener="
                 + listener.name() + " ";
         ProxyServer proxy = new ProxyServer(new InetSocketAddress(c.listen().host(), c.listen().port()),
-                new InetSocketAddress(c.backend().host(), c.backend().port()), new BcServerHandshaker(settings),
+                new InetSocketAddress(c.backend().host(), c.backend().port()), new BcServerHandshaker(settings, keyUses),
                 limits, r -> {
                     // Straight to stderr, not java.util.logging: JUL resets its handlers in its own
                     // shutdown hook, which would lose the lines of connections drained on SIGTERM.

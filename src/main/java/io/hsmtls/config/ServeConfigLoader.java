@@ -17,6 +17,8 @@ import java.util.Optional;
  * once, each with its path and value; nothing is half-applied. See {@code hsm-config/serve.example.yaml}.
  *
  * <pre>
+ * audit-log: /var/log/hsmtls/audit.jsonl   # optional: one hash-chained JSON line per private-key use
+ * metrics: 127.0.0.1:9464                  # optional: Prometheus text on /metrics, health on /healthz
  * defaults:            # optional: settings every listener inherits unless it sets them itself
  *   profile: compat
  *   limits: { idle-timeout: 5m }
@@ -43,15 +45,37 @@ public final class ServeConfigLoader {
     /** A named listener as the file describes it. */
     public record Listener(String name, ServeConfig config) { }
 
+    /**
+     * The whole file: the listeners and the process-wide settings at the top level.
+     *
+     * @param auditLog {@code audit-log: FILE}: the hash-chained log of private-key uses
+     * @param metrics  {@code metrics: HOST:PORT}: Prometheus text on /metrics and /healthz
+     */
+    public record ServeFile(List<Listener> listeners, Optional<Path> auditLog, Optional<HostPort> metrics) {
+        public ServeFile {
+            listeners = List.copyOf(listeners);
+        }
+    }
+
     public static List<Listener> load(Path file) {
-        return read(file.toString(), ConfigNode.load(file));
+        return loadFile(file).listeners();
     }
 
     public static List<Listener> parse(String name, String yaml) {
+        return parseFile(name, yaml).listeners();
+    }
+
+    public static ServeFile loadFile(Path file) {
+        return read(file.toString(), ConfigNode.load(file));
+    }
+
+    public static ServeFile parseFile(String name, String yaml) {
         return read(name, ConfigNode.parse(name, yaml));
     }
 
-    private static List<Listener> read(String file, ConfigNode root) {
+    private static ServeFile read(String file, ConfigNode root) {
+        Optional<Path> auditLog = root.file("audit-log", false);
+        Optional<HostPort> metrics = root.string("metrics").flatMap(s -> hostPort(root, "metrics", s));
         ConfigNode defaults = root.child("defaults").orElse(null);
         Optional<Profile> defProfile = defaults == null ? Optional.empty() : profile(defaults);
         Optional<ClientAuthMode> defAuth = defaults == null ? Optional.empty() : clientAuth(defaults);
@@ -128,7 +152,7 @@ public final class ServeConfigLoader {
         }
         root.finish();
         root.throwIfProblems(file);
-        return List.copyOf(out);
+        return new ServeFile(out, auditLog, metrics);
     }
 
     private static Optional<Pkcs11Uri> keyUri(ConfigNode n, String text) {

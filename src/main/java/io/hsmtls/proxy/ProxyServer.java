@@ -143,7 +143,7 @@ public final class ProxyServer implements AutoCloseable {
             }
             TlsConnection tls;
             try {
-                tls = handshaker.get().handshake(client);
+                tls = handshaker.get().handshake(client, id);
             } catch (HandshakeFailedException e) {
                 emit(new ConnectionRecord(id, peer, Optional.empty(), e.sni(),
                         "handshake failed: " + e.alert() + (e.alertSent() ? " sent" : e.alert().equals("none") ? "" : " received")

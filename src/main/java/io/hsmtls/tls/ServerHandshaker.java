@@ -14,5 +14,13 @@ public interface ServerHandshaker {
      */
     TlsConnection handshake(Socket socket) throws HandshakeFailedException;
 
+    /**
+     * Like {@link #handshake(Socket)}, naming the connection (its number in the listener's
+     * connection log) in what the handshake reports, e.g. audit records of key uses.
+     */
+    default TlsConnection handshake(Socket socket, long connectionId) throws HandshakeFailedException {
+        return handshake(socket);
+    }
+
     ServerSettings settings();
 }

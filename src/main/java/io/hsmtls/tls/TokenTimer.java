@@ -1,19 +1,87 @@
 package io.hsmtls.tls;
 
+import io.hsmtls.token.Mechanism;
+import io.hsmtls.token.Pkcs11Uri;
+import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
 
 /**
- * Time one connection's handshake spent waiting for the token (queue plus call), and how many
- * operations it made. One per handshake; only that handshake's thread writes it.
+ * One handshake's account of its token use: time spent waiting for the token (queue plus call),
+ * how many operations it made and, when a {@link KeyUseListener} is given, one {@link KeyUse} per
+ * operation with what the connection knows at that moment (SNI, peer, client certificate). One
+ * per handshake; only that handshake's thread writes it.
  */
 public final class TokenTimer {
+    private final KeyUseListener listener;
+    private final boolean client;
+    private final long connectionId;
+    private final InetSocketAddress peer;
+    private String sni;
+    private String certificateSha256;
     private long nanos;
     private int operations;
+
+    /** Counts time and operations only. */
+    public TokenTimer() {
+        this(null, false, 0, null);
+    }
+
+    private TokenTimer(KeyUseListener listener, boolean client, long connectionId, InetSocketAddress peer) {
+        this.listener = listener;
+        this.client = client;
+        this.connectionId = connectionId;
+        this.peer = peer;
+    }
+
+    /** For a server handshake: signatures are server signatures; listener may be null. */
+    public static TokenTimer server(KeyUseListener listener, long connectionId, InetSocketAddress peer) {
+        return new TokenTimer(listener, false, connectionId, peer);
+    }
+
+    /** For a client handshake: signatures are client signatures; listener may be null. */
+    public static TokenTimer client(KeyUseListener listener, long connectionId, InetSocketAddress peer, String sni) {
+        TokenTimer t = new TokenTimer(listener, true, connectionId, peer);
+        t.sni = sni;
+        return t;
+    }
+
+    /** The server name, once the ClientHello told it. */
+    public void sni(String name) {
+        this.sni = name;
+    }
+
+    /** The SHA-256 of the client certificate, once known (verified on the server, chosen on the client). */
+    public void certificate(String sha256) {
+        this.certificateSha256 = sha256;
+    }
 
     /** Records one token operation that started at {@code startNanos} ({@link System#nanoTime()}). */
     public void add(long startNanos) {
         nanos += System.nanoTime() - startNanos;
         operations++;
+    }
+
+    /** Records a signature made (or failed: {@code error} non-null) by the token since {@code startNanos}. */
+    public void signed(long startNanos, Pkcs11Uri key, Mechanism mechanism, Throwable error) {
+        record(startNanos, key, mechanism, client ? KeyUse.Purpose.CLIENT_SIGNATURE : KeyUse.Purpose.SERVER_SIGNATURE,
+                KeyUse.resultOf(error));
+    }
+
+    /** Records an RSA key-exchange decryption; {@code result} is "ok" or {@link KeyUse#resultOf}. */
+    public void decrypted(long startNanos, Pkcs11Uri key, Mechanism mechanism, String result) {
+        record(startNanos, key, mechanism, KeyUse.Purpose.RSA_KEY_EXCHANGE_DECRYPT, result);
+    }
+
+    private void record(long startNanos, Pkcs11Uri key, Mechanism mechanism, KeyUse.Purpose purpose, String result) {
+        long took = System.nanoTime() - startNanos;
+        nanos += took;
+        operations++;
+        if (listener != null) {
+            listener.keyUsed(new KeyUse(Instant.now(), key, mechanism, purpose, connectionId, Optional.ofNullable(sni),
+                    Optional.ofNullable(peer), Optional.ofNullable(certificateSha256), Duration.ofNanos(took), result));
+        }
     }
 
     public Duration elapsed() {

@@ -84,4 +84,40 @@ class ServeConfigLoaderTest {
         assertEquals(List.of("listeners: empty: give a list of listeners, each with listen, backend and key"),
                 e.problems().stream().map(ConfigProblem::toString).toList());
     }
+
+    @Test
+    void auditLogAndMetrics_atTopLevel() {
+        ServeConfigLoader.ServeFile f = ServeConfigLoader.parseFile("s.yaml", """
+                audit-log: /var/log/hsmtls/audit.jsonl
+                metrics: 127.0.0.1:9464
+                listeners:
+                  - listen: 127.0.0.1:8443
+                    backend: 127.0.0.1:8080
+                    key: "pkcs11:token=t;object=web"
+                """);
+        assertEquals(java.util.Optional.of(Path.of("/var/log/hsmtls/audit.jsonl")), f.auditLog());
+        assertEquals(java.util.Optional.of(new HostPort("127.0.0.1", 9464)), f.metrics());
+        assertEquals(1, f.listeners().size());
+        ServeConfigLoader.ServeFile none = ServeConfigLoader.parseFile("s.yaml", """
+                listeners:
+                  - listen: 127.0.0.1:8443
+                    backend: 127.0.0.1:8080
+                    key: "pkcs11:token=t;object=web"
+                """);
+        assertEquals(java.util.Optional.empty(), none.auditLog());
+        assertEquals(java.util.Optional.empty(), none.metrics());
+    }
+
+    @Test
+    void badMetricsAddress_isAProblem() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ServeConfigLoader.parse("s.yaml", """
+                metrics: 9464
+                listeners:
+                  - listen: 127.0.0.1:8443
+                    backend: 127.0.0.1:8080
+                    key: "pkcs11:token=t;object=web"
+                """));
+        assertEquals(List.of("metrics: '9464' is not HOST:PORT (e.g. 127.0.0.1:8443 or [::1]:8443)"),
+                e.problems().stream().map(ConfigProblem::toString).toList());
+    }
 }

@@ -3,11 +3,13 @@ package io.hsmtls.tls.bc;
 import io.hsmtls.tls.CipherSuite;
 import io.hsmtls.tls.HandshakeFailedException;
 import io.hsmtls.tls.HandshakeInfo;
+import io.hsmtls.tls.KeyUseListener;
 import io.hsmtls.tls.ServerHandshaker;
 import io.hsmtls.tls.ServerSettings;
 import io.hsmtls.tls.SessionCache;
 import io.hsmtls.tls.TlsConnection;
 import io.hsmtls.tls.TlsVersion;
+import io.hsmtls.tls.TokenTimer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -39,10 +41,16 @@ public final class BcServerHandshaker implements ServerHandshaker {
     private final ServerSettings settings;
     private final JcaTlsCrypto crypto;
     private final SessionCache<TlsSession> cache;
+    private final KeyUseListener keyUses;
 
     public BcServerHandshaker(ServerSettings settings) {
+        this(settings, (KeyUseListener) null);
+    }
+
+    /** With the default crypto and a listener told about every private-key operation (null for none). */
+    public BcServerHandshaker(ServerSettings settings, KeyUseListener keyUses) {
         // JDK providers that can also verify RSA-PSS client signatures (see JdkTlsCrypto).
-        this(settings, new JdkTlsCrypto(new SecureRandom()));
+        this(settings, new JdkTlsCrypto(new SecureRandom()), keyUses);
     }
 
     /**
@@ -51,8 +59,17 @@ public final class BcServerHandshaker implements ServerHandshaker {
      * generators, prepared JCA instances). Records must stay on the JDK providers.
      */
     public BcServerHandshaker(ServerSettings settings, JcaTlsCrypto crypto) {
+        this(settings, crypto, null);
+    }
+
+    /**
+     * With a listener told about every private-key operation (the audit log, metrics); null for
+     * none.
+     */
+    public BcServerHandshaker(ServerSettings settings, JcaTlsCrypto crypto, KeyUseListener keyUses) {
         this.settings = settings;
         this.crypto = crypto;
+        this.keyUses = keyUses;
         this.cache = settings.sessionCacheSize() > 0 && settings.profile().allows(TlsVersion.TLS_1_2)
                 ? new SessionCache<>(settings.sessionCacheSize(), settings.sessionLifetime()) : null;
     }
@@ -69,8 +86,14 @@ public final class BcServerHandshaker implements ServerHandshaker {
 
     @Override
     public TlsConnection handshake(Socket socket) throws HandshakeFailedException {
+        return handshake(socket, 0);
+    }
+
+    @Override
+    public TlsConnection handshake(Socket socket, long connectionId) throws HandshakeFailedException {
         long start = System.nanoTime();
-        HsmTlsServer server = new HsmTlsServer(crypto, settings, cache);
+        HsmTlsServer server = new HsmTlsServer(crypto, settings, cache, TokenTimer.server(keyUses, connectionId,
+                socket.getRemoteSocketAddress() instanceof java.net.InetSocketAddress a ? a : null));
         AtomicBoolean timedOut = new AtomicBoolean();
         ScheduledFuture<?> deadline = WATCHDOG.schedule(() -> {
             timedOut.set(true);

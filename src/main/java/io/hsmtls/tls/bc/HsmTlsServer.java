@@ -55,7 +55,7 @@ final class HsmTlsServer extends DefaultTlsServer {
     private final ServerSettings settings;
     private final JcaTlsCrypto jca;
     private final SessionCache<TlsSession> cache;
-    final TokenTimer timer = new TokenTimer();
+    final TokenTimer timer;
 
     Optional<String> sni = Optional.empty();
     Optional<ClientIdentity> client = Optional.empty();
@@ -68,7 +68,12 @@ final class HsmTlsServer extends DefaultTlsServer {
     private io.hsmtls.tls.ServerCredentials selected;
 
     HsmTlsServer(JcaTlsCrypto crypto, ServerSettings settings, SessionCache<TlsSession> cache) {
+        this(crypto, settings, cache, new TokenTimer());
+    }
+
+    HsmTlsServer(JcaTlsCrypto crypto, ServerSettings settings, SessionCache<TlsSession> cache, TokenTimer timer) {
         super(crypto);
+        this.timer = timer;
         this.jca = crypto;
         this.settings = settings;
         this.cache = cache;
@@ -118,6 +123,7 @@ final class HsmTlsServer extends DefaultTlsServer {
                 ServerName n = (ServerName) o;
                 if (n.getNameType() == NameType.host_name) {
                     sni = Optional.of(new String(n.getNameData(), StandardCharsets.US_ASCII));
+                    timer.sni(sni.get());
                 }
             }
         }
@@ -246,6 +252,7 @@ final class HsmTlsServer extends DefaultTlsServer {
             throw new TlsFatalAlert(alertCode, e.getMessage(), e);
         }
         client = Optional.of(ClientIdentity.of(chain.get(0)));
+        timer.certificate(client.get().sha256());
     }
 
     // ---- TLS 1.2 session resumption --------------------------------------------------------

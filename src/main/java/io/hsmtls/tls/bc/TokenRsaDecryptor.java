@@ -1,6 +1,8 @@
 package io.hsmtls.tls.bc;
 
+import io.hsmtls.tls.KeyUse;
 import io.hsmtls.tls.TokenTimer;
+import io.hsmtls.token.Mechanism;
 import io.hsmtls.token.TokenKey;
 import java.security.SecureRandom;
 import java.security.interfaces.RSAPublicKey;
@@ -70,15 +72,22 @@ public final class TokenRsaDecryptor implements TlsCredentialedDecryptor {
                 System.arraycopy(ciphertext, 0, c, k - ciphertext.length, ciphertext.length);
             }
             long start = System.nanoTime();
+            Mechanism mechanism = Mechanism.CKM_RSA_X_509;
+            String result = "ok";
             try {
                 TokenKey.RsaDecryption d = key.decryptRsa(c);
                 block = d.bytes();
                 raw = d.raw();
+                mechanism = raw ? Mechanism.CKM_RSA_X_509 : Mechanism.CKM_RSA_PKCS;
             } catch (RuntimeException e) {
                 // Token error or (CKM_RSA_PKCS fallback) bad padding: indistinguishable from a bad premaster.
                 block = null;
+                result = auditResult(e);
+                if (result.equals("ok")) {
+                    mechanism = Mechanism.CKM_RSA_PKCS;
+                }
             } finally {
-                timer.add(start);
+                timer.decrypted(start, key.uri(), mechanism, result);
             }
         }
         if (block == null) {
@@ -95,6 +104,17 @@ public final class TokenRsaDecryptor implements TlsCredentialedDecryptor {
         }
         java.util.Arrays.fill(block, (byte) 0);
         return out;
+    }
+
+    /**
+     * The audit/metrics result of a failed decryption. A padding or length error can only come
+     * from the {@code CKM_RSA_PKCS} fallback, where it says "this ciphertext was not PKCS#1": the
+     * very oracle this class hides. So it is recorded as a successful decryption (which it is, as
+     * far as the token's key is concerned); token failures keep their CKR_ name.
+     */
+    static String auditResult(RuntimeException e) {
+        String r = KeyUse.resultOf(e);
+        return r.equals("CKR_ENCRYPTED_DATA_INVALID") || r.equals("CKR_ENCRYPTED_DATA_LEN_RANGE") ? "ok" : r;
     }
 
     /** -1 if {@code em} is 00 02 PS(≥8 non-zero) 00 M with |M| = 48 and M[0..1] = version; else 0. */

@@ -29,7 +29,8 @@ import org.bouncycastle.tls.crypto.TlsStreamSigner;
  * the content and calls {@link TokenKey#sign} once.
  *
  * <p>A token failure becomes an {@code internal_error} alert; the message names the key and
- * scheme, never key material.
+ * scheme, never key material. Every token call, good or failed, is reported to the handshake's
+ * {@link TokenTimer} (time, and the audit log's key-use record when one is kept).
  */
 public final class TokenSigner implements TlsCredentialedSigner {
     private final TokenKey key;
@@ -70,14 +71,24 @@ public final class TokenSigner implements TlsCredentialedSigner {
                     + hash.length + " bytes, expected " + scheme.hashLength());
         }
         long start = System.nanoTime();
+        RuntimeException failure = null;
         try {
             return key.signDigest(scheme, hash);
-        } catch (TokenException e) {
-            throw new TlsFatalAlert(AlertDescription.internal_error,
-                    "token signature (" + key.uri() + ", " + scheme.tlsName() + ") failed: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            failure = e;
+            throw alert(e);
         } finally {
-            timer.add(start);
+            timer.signed(start, key.uri(), scheme.mechanism(), failure);
         }
+    }
+
+    /** A token failure as an internal_error alert; anything else is a bug and goes up as it is. */
+    private IOException alert(RuntimeException e) {
+        if (e instanceof TokenException) {
+            return new TlsFatalAlert(AlertDescription.internal_error,
+                    "token signature (" + key.uri() + ", " + scheme.tlsName() + ") failed: " + e.getMessage(), e);
+        }
+        throw e;
     }
 
     @Override
@@ -95,13 +106,14 @@ public final class TokenSigner implements TlsCredentialedSigner {
             @Override
             public byte[] getSignature() throws IOException {
                 long start = System.nanoTime();
+                RuntimeException failure = null;
                 try {
                     return key.sign(scheme, buffer.toByteArray());
-                } catch (TokenException e) {
-                    throw new TlsFatalAlert(AlertDescription.internal_error,
-                            "token signature (" + key.uri() + ", " + scheme.tlsName() + ") failed: " + e.getMessage(), e);
+                } catch (RuntimeException e) {
+                    failure = e;
+                    throw alert(e);
                 } finally {
-                    timer.add(start);
+                    timer.signed(start, key.uri(), scheme.mechanism(), failure);
                 }
             }
         };

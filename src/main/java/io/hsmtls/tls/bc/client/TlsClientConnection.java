@@ -1,5 +1,6 @@
 package io.hsmtls.tls.bc.client;
 
+import io.hsmtls.tls.TokenTimer;
 import io.hsmtls.tls.bc.JdkTlsCrypto;
 import io.hsmtls.tls.client.ClientSettings;
 import io.hsmtls.tls.client.HandshakeRecorder;
@@ -44,7 +45,13 @@ public final class TlsClientConnection implements AutoCloseable {
      */
     public static TlsClientConnection handshake(Socket socket, ClientSettings settings, HandshakeRecorder recorder)
             throws HandshakeFailedException {
-        TokenTlsClient client = new TokenTlsClient(CRYPTO, settings, recorder);
+        return handshake(socket, settings, recorder, null);
+    }
+
+    /** Like {@link #handshake(Socket, ClientSettings, HandshakeRecorder)}; {@code timer} reports the client signature. */
+    public static TlsClientConnection handshake(Socket socket, ClientSettings settings, HandshakeRecorder recorder,
+                                                TokenTimer timer) throws HandshakeFailedException {
+        TokenTlsClient client = new TokenTlsClient(CRYPTO, settings, recorder, timer);
         try {
             TlsClientProtocol protocol = new TlsClientProtocol(socket.getInputStream(), socket.getOutputStream());
             protocol.connect(client);

@@ -1,7 +1,9 @@
 package io.hsmtls.tls.bc.client;
 
 import io.hsmtls.tls.CipherSuite;
+import io.hsmtls.tls.ClientIdentity;
 import io.hsmtls.tls.TlsVersion;
+import io.hsmtls.tls.TokenTimer;
 import io.hsmtls.tls.bc.TokenSigner;
 import io.hsmtls.tls.client.AmbiguousClientCertificateException;
 import io.hsmtls.tls.client.CertificateRequestInfo;
@@ -62,13 +64,20 @@ import org.bouncycastle.tls.crypto.TlsCrypto;
 public final class TokenTlsClient extends DefaultTlsClient {
     private final ClientSettings settings;
     private final HandshakeRecorder recorder;
+    private final TokenTimer timer;
     private ServerCertificateException serverRejection;
     private RuntimeException selectionFailure;
 
     public TokenTlsClient(TlsCrypto crypto, ClientSettings settings, HandshakeRecorder recorder) {
+        this(crypto, settings, recorder, null);
+    }
+
+    /** With a timer that reports the client signature (audit log); null for none. */
+    public TokenTlsClient(TlsCrypto crypto, ClientSettings settings, HandshakeRecorder recorder, TokenTimer timer) {
         super(crypto);
         this.settings = settings;
         this.recorder = recorder;
+        this.timer = timer;
     }
 
     /** Why the server's certificate was refused, if that is what ended the handshake. */
@@ -323,7 +332,10 @@ public final class TokenTlsClient extends DefaultTlsClient {
                     ProbeStep.d("key", c.description()),
                     ProbeStep.d("why", chosen.why()));
             Certificate bcChain = toBc(c.chain(), tls13 ? request.getCertificateRequestContext() : null);
-            return new TokenSigner(new RecordingTokenKey(c.key(), recorder), chosen.scheme(), bcChain, null);
+            if (timer != null) {
+                timer.certificate(ClientIdentity.fingerprint(c.leaf()));
+            }
+            return new TokenSigner(new RecordingTokenKey(c.key(), recorder), chosen.scheme(), bcChain, timer);
         }
         recorder.step("Client certificate", ProbeStep.Status.WARN, ProbeStep.d("sent", "none"),
                 ProbeStep.d("why", selection.why()));
