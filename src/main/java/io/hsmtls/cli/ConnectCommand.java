@@ -9,6 +9,7 @@ import io.hsmtls.tls.bc.client.TlsClientConnection;
 import io.hsmtls.tls.client.ClientCandidate;
 import io.hsmtls.tls.client.ClientSettings;
 import io.hsmtls.tls.client.HandshakeRecorder;
+import io.hsmtls.tls.client.HostNames;
 import io.hsmtls.tls.client.ServerVerifier;
 import io.hsmtls.token.Token;
 import java.io.IOException;
@@ -210,8 +211,9 @@ final class ConnectCommand implements Callable<Integer> {
                 remote.connect(new InetSocketAddress(upstream.host(), upstream.port()), timeout);
                 remote.setSoTimeout(timeout);
                 remote.setTcpNoDelay(true);
-                TokenTimer timer = TokenTimer.client(keyUses, id, (InetSocketAddress) remote.getRemoteSocketAddress(),
-                        settings.serverName());
+                String sni = settings.serverName() == null || HostNames.isIpLiteral(settings.serverName()) ? null
+                        : settings.serverName();
+                TokenTimer timer = TokenTimer.client(keyUses, id, (InetSocketAddress) remote.getRemoteSocketAddress(), sni);
                 tls = TlsClientConnection.handshake(remote, settings, rec, timer);
                 remote.setSoTimeout(0);
             } catch (IOException | TlsClientConnection.HandshakeFailedException | RuntimeException e) {

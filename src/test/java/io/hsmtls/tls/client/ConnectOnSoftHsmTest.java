@@ -158,6 +158,36 @@ class ConnectOnSoftHsmTest {
     }
 
     @Test
+    void connect_auditLog_recordsEachClientSignatureWithOurCertificateFingerprint() throws Exception {
+        Path audit = Files.createTempDirectory(hsm.workDir(), "connect-audit").resolve("audit.jsonl");
+        String fingerprint;
+        try (Token t = IaikTokens.open(TokenOptions.of(Pkcs11Uri.parse(hsm.tokenUri()), null))) {
+            fingerprint = io.hsmtls.tls.ClientIdentity.fingerprint(
+                    t.key(Pkcs11Uri.parse(hsm.keyUri("client-ec"))).certificate().orElseThrow());
+        }
+        try (OpensslServer s = new OpensslServer(serverCrt, serverKey, clientCaPem, "-tls1_3");
+             Running c = new Running("127.0.0.1:" + s.port(), "client-ec", "--audit-log", audit.toString())) {
+            for (int i = 1; i <= 2; i++) {
+                assertTrue(c.exchange("GET / HTTP/1.0\r\n\r\n").startsWith("HTTP/1.0 200 ok"));
+                c.logLine(i);
+            }
+            List<String> lines = Files.readAllLines(audit);
+            assertEquals(2, lines.size(), String.join("\n", lines));
+            for (int i = 0; i < 2; i++) {
+                String l = lines.get(i);
+                assertTrue(l.startsWith("{\"seq\":" + (i + 1) + ","), l);
+                assertTrue(l.contains("\"key\":\"pkcs11:token=" + hsm.label() + ";object=client-ec;id="), l);
+                assertTrue(l.contains("\"mechanism\":\"CKM_ECDSA\",\"purpose\":\"client-signature\",\"connection\":\""
+                        + (i + 1) + "\",\"sni\":\"localhost\",\"peer\":\"127.0.0.1:" + s.port() + "\",\"client_cert_sha256\":\""
+                        + fingerprint + "\",\"result\":\"ok\""), l);
+            }
+        }
+        io.hsmtls.observe.AuditVerifier.Result r = io.hsmtls.observe.AuditVerifier.verify(audit);
+        assertTrue(r.ok(), r.reason());
+        assertEquals(2, r.lines());
+    }
+
+    @Test
     void connect_jsseServer_echoesAndServerSeesTheTokenCertificate() throws Exception {
         try (JsseServer s = new JsseServer(server, clientCa.certificate(), "TLSv1.3");
              Running c = new Running("127.0.0.1:" + s.port(), "client-ec")) {
