@@ -5,6 +5,7 @@ import io.hsmtls.config.ProxyLimitsConfig;
 import io.hsmtls.config.ServeConfig;
 import io.hsmtls.config.ServeConfigLoader;
 import io.hsmtls.observe.AuditLog;
+import io.hsmtls.observe.Metrics;
 import io.hsmtls.proxy.ProxyLimits;
 import io.hsmtls.proxy.ProxyServer;
 import io.hsmtls.tls.ChainValidator;
@@ -108,6 +109,15 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             + "private-key use to FILE (check it with 'hsmtls audit verify FILE'); overrides audit-log: in --config")
     Path auditLog;
 
+    @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "serve Prometheus metrics on "
+            + "http://HOST:PORT/metrics and health on /healthz, e.g. 127.0.0.1:9464; overrides metrics: in --config")
+    String metrics;
+
+    @Option(names = "--reload-poll", paramLabel = "SECONDS", defaultValue = "2",
+            description = "check the config and certificate files for changes this often and reload the "
+                    + "credentials when they change (also on SIGHUP); 0 = only on SIGHUP (default: ${DEFAULT-VALUE})")
+    double reloadPoll;
+
     @Option(names = "--config", paramLabel = "FILE", description = "serve the listeners of a YAML configuration "
             + "(several listeners, SNI keys; see hsm-config/serve.example.yaml) instead of --listen/--backend/--key")
     Path config;
@@ -128,7 +138,8 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                         + "drop --listen, --backend and --key, or drop --config");
             }
             ServeConfigLoader.ServeFile file = ServeConfigLoader.loadFile(config);
-            return serve(io, file.listeners(), Optional.ofNullable(auditLog).or(file::auditLog));
+            return serve(io, file.listeners(), Optional.ofNullable(auditLog).or(file::auditLog),
+                    metricsAddress().or(file::metrics));
         }
         if (listen == null || backend == null || key.key == null) {
             throw new ParameterException(spec.commandLine(), "serve needs --listen HOST:PORT, --backend HOST:PORT and "
@@ -139,27 +150,80 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                 Optional.ofNullable(cert), Optional.ofNullable(clientCa), mode, p,
                 new ProxyLimitsConfig(maxConnections, seconds(handshakeTimeout), seconds(idleTimeout),
                         Duration.ofSeconds(5), seconds(drainTimeout)), proxyProtocol));
-        return serve(io, List.of(new ServeConfigLoader.Listener("main", single)), Optional.ofNullable(auditLog));
+        return serve(io, List.of(new ServeConfigLoader.Listener("main", single)), Optional.ofNullable(auditLog),
+                metricsAddress());
+    }
+
+    private Optional<HostPort> metricsAddress() {
+        return metrics == null ? Optional.empty() : Optional.of(parse(() -> {
+            try {
+                return HostPort.parse(metrics);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--metrics " + e.getMessage());
+            }
+        }));
+    }
+
+    /** One running listener: what reload may change (the TLS side) and what it may not (address, backend). */
+    static final class Live {
+        final String name;
+        final ServeConfig config;
+        final ProxyServer proxy;
+        final KeyUseListener keyUses;
+        volatile ServerSettings settings;
+        /** The configuration of the TLS side now in effect (config keeps what the listener started with). */
+        volatile ServeConfig current;
+
+        Live(String name, ServeConfig config, ProxyServer proxy, KeyUseListener keyUses, ServerSettings settings) {
+            this.name = name;
+            this.config = config;
+            this.current = config;
+            this.proxy = proxy;
+            this.keyUses = keyUses;
+            this.settings = settings;
+        }
     }
 
     /**
      * Opens each token once, checks every listener's credentials before any port opens, then runs
      * all listeners until SIGTERM (or {@link #stopForTests}) and drains them before the tokens close.
      */
-    private int serve(Io io, List<ServeConfigLoader.Listener> listeners, Optional<Path> auditFile) throws Exception {
-        Map<String, Token> tokens = new LinkedHashMap<>();
-        List<ProxyServer> proxies = new ArrayList<>();
+    private int serve(Io io, List<ServeConfigLoader.Listener> listeners, Optional<Path> auditFile,
+                      Optional<HostPort> metricsAt) throws Exception {
+        Map<String, Token> tokens = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
+        List<ProxyServer> proxies = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Live> live = new java.util.concurrent.CopyOnWriteArrayList<>();
         AuditLog audit = null;
+        Metrics metricsServer = metricsAt.isPresent() ? new Metrics() : null;
+        Reloader reloader = null;
         try {
             if (auditFile.isPresent()) {
                 audit = openAudit(io, auditFile.get());
             }
             List<Runnable> starts = new ArrayList<>();
             for (ServeConfigLoader.Listener l : listeners) {
-                KeyUseListener keyUses = KeyUses.listener(audit, l.name().equals("main") ? null : l.name(), List.of());
-                starts.add(prepare(io, l, tokens, proxies, keyUses));
+                List<KeyUseListener> others = metricsServer == null ? List.of()
+                        : List.of(u -> metricsServer.tokenOperation(u.mechanism().name(), u.latency().toNanos() / 1e9,
+                                u.result()));
+                KeyUseListener keyUses = KeyUses.listener(audit, l.name().equals("main") ? null : l.name(), others);
+                starts.add(prepare(io, l, tokens, proxies, keyUses, metricsServer, live));
             }
             starts.forEach(Runnable::run);
+            if (metricsServer != null) {
+                ServeMetrics.wire(metricsServer, live, tokens);
+                InetSocketAddress at;
+                try {
+                    at = metricsServer.start(new InetSocketAddress(metricsAt.get().host(), metricsAt.get().port()));
+                } catch (IOException e) {
+                    throw new OperationFailedException("--metrics " + metricsAt.get() + ": cannot listen (" + e.getMessage()
+                            + "): choose a free port");
+                }
+                io.out().println("hsmtls: metrics on http://" + new HostPort(at.getAddress().getHostAddress(), at.getPort())
+                        + "/metrics, health on /healthz");
+                io.out().flush();
+            }
+            reloader = new Reloader(io, this, config, live, tokens, seconds(reloadPoll));
+            reloader.start();
             CountDownLatch stop = new CountDownLatch(1);
             CountDownLatch drained = new CountDownLatch(1);
             stopForTests = stop;
@@ -194,7 +258,13 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             }
             return Main.OK;
         } finally {
-            for (Token t : tokens.values()) {
+            if (reloader != null) {
+                reloader.close();
+            }
+            if (metricsServer != null) {
+                metricsServer.close();
+            }
+            for (Token t : List.copyOf(tokens.values())) {
                 t.close();
             }
             if (audit != null) {
@@ -228,24 +298,15 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
 
     /** Checks one listener's keys and certificates and builds its proxy; the returned step starts it. */
     private Runnable prepare(Io io, ServeConfigLoader.Listener listener, Map<String, Token> tokens,
-                             List<ProxyServer> proxies, KeyUseListener keyUses) throws IOException {
+                             List<ProxyServer> proxies, KeyUseListener keyUses, Metrics metricsServer,
+                             List<Live> live) throws IOException {
         ServeConfig c = listener.config();
         String where = listener.name().equals("main") ? "" : "listener " + listener.name() + ": ";
         Profile p = c.profile();
         ClientAuthMode mode = c.clientAuth();
-        Optional<ChainValidator> validator = c.clientCa().isEmpty() ? Optional.empty()
-                : Optional.of(new ChainValidator(readPem(c.clientCa().get(), where + "client-ca"),
-                        ChainValidator.Purpose.CLIENT_AUTH));
-        ServerCredentials credentials = credentials(io, where, c.key(), c.cert(), p, tokens);
-        Map<String, ServerCredentials> byName = new LinkedHashMap<>();
-        for (ServeConfig.Sni sni : c.sni()) {
-            byName.put(sni.serverName(), credentials(io, where + "server name " + sni.serverName() + ": ", sni.key(),
-                    sni.cert(), p, tokens));
-        }
-        ServerSettings settings = ServerSettings.of(credentials, p)
-                .withClientAuth(mode, validator)
-                .withHandshakeTimeout(c.limits().handshakeTimeout())
-                .withSni(byName, c.rejectUnknownSni());
+        ServerSettings settings = settings(io, listener, tokens);
+        ServerCredentials credentials = settings.credentials();
+        Map<String, ServerCredentials> byName = settings.sniCredentials();
         ProxyLimits limits = new ProxyLimits(c.limits().maxConnections(), c.limits().idleTimeout(),
                 c.limits().connectTimeout(), c.limits().drainTimeout());
         String prefix = listener.name().equals("main") ? "hsmtls: connection " : "hsmtls: connection listener="
@@ -253,6 +314,9 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
         ProxyServer proxy = new ProxyServer(new InetSocketAddress(c.listen().host(), c.listen().port()),
                 new InetSocketAddress(c.backend().host(), c.backend().port()), new BcServerHandshaker(settings, keyUses),
                 limits, r -> {
+                    if (metricsServer != null && r.handshake().isPresent()) {
+                        metricsServer.connectionClosed(listener.name(), r.clientToBackend(), r.backendToClient());
+                    }
                     // Straight to stderr, not java.util.logging: JUL resets its handlers in its own
                     // shutdown hook, which would lose the lines of connections drained on SIGTERM.
                     synchronized (io.err()) {
@@ -261,6 +325,10 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                     }
                 });
         proxy.withProxyProtocol(c.proxyProtocol());
+        if (metricsServer != null) {
+            proxy.onHandshake(ServeMetrics.handshakes(metricsServer, listener.name()));
+        }
+        live.add(new Live(listener.name(), c, proxy, keyUses, settings));
         return () -> {
             InetSocketAddress bound;
             try {
@@ -277,6 +345,30 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                     + "), forwarding to " + c.backend());
             io.out().flush();
         };
+    }
+
+    /**
+     * A listener's TLS side from its configuration: keys found on the (once opened) tokens,
+     * certificate and client-CA files read now, each key checked against its certificate and the
+     * profile. Used at start and on every reload.
+     */
+    ServerSettings settings(Io io, ServeConfigLoader.Listener listener, Map<String, Token> tokens) throws IOException {
+        ServeConfig c = listener.config();
+        String where = listener.name().equals("main") ? "" : "listener " + listener.name() + ": ";
+        Profile p = c.profile();
+        Optional<ChainValidator> validator = c.clientCa().isEmpty() ? Optional.empty()
+                : Optional.of(new ChainValidator(readPem(c.clientCa().get(), where + "client-ca"),
+                        ChainValidator.Purpose.CLIENT_AUTH));
+        ServerCredentials credentials = credentials(io, where, c.key(), c.cert(), p, tokens);
+        Map<String, ServerCredentials> byName = new LinkedHashMap<>();
+        for (ServeConfig.Sni sni : c.sni()) {
+            byName.put(sni.serverName(), credentials(io, where + "server name " + sni.serverName() + ": ", sni.key(),
+                    sni.cert(), p, tokens));
+        }
+        return ServerSettings.of(credentials, p)
+                .withClientAuth(c.clientAuth(), validator)
+                .withHandshakeTimeout(c.limits().handshakeTimeout())
+                .withSni(byName, c.rejectUnknownSni());
     }
 
     /** The token key and its chain, checked against each other and the profile; tokens are opened once. */

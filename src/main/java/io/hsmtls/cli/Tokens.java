@@ -71,4 +71,40 @@ public final class Tokens {
     public static List<MechanismInfo> mechanisms(TokenOptions options) {
         return IaikTokens.mechanisms(options.uri(), options.module());
     }
+
+    /**
+     * A token's state for metrics and health: counters from {@link Token#stats()}, and for a
+     * PKCS#11 token its health (down since when, why) and the PIN-counter flags read now
+     * (C_GetTokenInfo, skipped while the token is down so a hung token cannot hang a scrape).
+     */
+    static io.hsmtls.observe.Metrics.TokenState state(Token t) {
+        io.hsmtls.token.TokenStats s = t.stats();
+        java.time.Instant downSince = null;
+        String reason = null;
+        boolean low = false;
+        boolean finalTry = false;
+        if (t instanceof io.hsmtls.token.iaik.IaikToken i) {
+            var h = i.health();
+            downSince = h.downSince();
+            reason = h.downDetail();
+            if (downSince == null) {
+                try {
+                    var tries = i.currentInfo().pinTries();
+                    low = tries == io.hsmtls.token.LoginFailedException.PinTries.COUNT_LOW;
+                    finalTry = tries == io.hsmtls.token.LoginFailedException.PinTries.FINAL_TRY;
+                } catch (RuntimeException e) {
+                    // the token went away between the checks: the next scrape shows it down
+                }
+            }
+        } else if (!s.up()) {
+            downSince = java.time.Instant.EPOCH;
+            reason = "down";
+        }
+        boolean up = s.up() && downSince == null;
+        if (!up && downSince == null) {
+            downSince = java.time.Instant.now();
+        }
+        return new io.hsmtls.observe.Metrics.TokenState(t.info().label(), up, downSince, reason, s.sessionsOpen(),
+                s.sessionsInUse(), s.pending(), s.reinitializations(), low, finalTry);
+    }
 }

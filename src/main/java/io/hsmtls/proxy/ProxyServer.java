@@ -41,7 +41,15 @@ public final class ProxyServer implements AutoCloseable {
     private volatile ServerSocket server;
     private volatile boolean stopping;
     private volatile boolean proxyProtocol;
+    private volatile HandshakeListener handshakes;
     private Thread acceptor;
+
+    /** Told about each handshake as it ends (metrics), before the connection carries data. */
+    public interface HandshakeListener {
+        void completed(HandshakeInfo info);
+
+        void failed(HandshakeFailedException e);
+    }
 
     public ProxyServer(InetSocketAddress listen, InetSocketAddress backend, ServerHandshaker handshaker,
                        ProxyLimits limits, Consumer<ConnectionRecord> listener) {
@@ -59,6 +67,12 @@ public final class ProxyServer implements AutoCloseable {
      */
     public ProxyServer withProxyProtocol(boolean on) {
         this.proxyProtocol = on;
+        return this;
+    }
+
+    /** Reports each handshake as it ends, not only when its connection closes. Set before {@link #start()}. */
+    public ProxyServer onHandshake(HandshakeListener listener) {
+        this.handshakes = listener;
         return this;
     }
 
@@ -145,12 +159,14 @@ public final class ProxyServer implements AutoCloseable {
             try {
                 tls = handshaker.get().handshake(client, id);
             } catch (HandshakeFailedException e) {
+                notifyHandshake(l -> l.failed(e));
                 emit(new ConnectionRecord(id, peer, Optional.empty(), e.sni(),
                         "handshake failed: " + e.alert() + (e.alertSent() ? " sent" : e.alert().equals("none") ? "" : " received")
                                 + " (" + e.getMessage() + ")", 0, 0, since(start), Duration.ZERO));
                 return;
             }
             HandshakeInfo info = tls.info();
+            notifyHandshake(l -> l.completed(info));
             openSockets.add(tls);
             Socket back = new Socket();
             openSockets.add(back);
@@ -194,6 +210,17 @@ public final class ProxyServer implements AutoCloseable {
     /** The default connection log: one INFO line on {@code io.hsmtls.connection}. */
     public static void log(ConnectionRecord r) {
         LOG.log(System.Logger.Level.INFO, r.line());
+    }
+
+    private void notifyHandshake(Consumer<HandshakeListener> call) {
+        HandshakeListener l = handshakes;
+        if (l != null) {
+            try {
+                call.accept(l);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "handshake listener failed: " + e);
+            }
+        }
     }
 
     private void emit(ConnectionRecord r) {
