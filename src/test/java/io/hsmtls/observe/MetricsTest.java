@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** Metrics and health over HTTP, fed with plain values (no token, no TLS). */
-class MetricsTest {
+public class MetricsTest {
     static final Metrics.TokenState UP = new Metrics.TokenState("prod", true, null, null, 4, 1, 2, 0, false, false);
 
     @Test
