@@ -54,7 +54,12 @@ final class Reloader implements AutoCloseable {
 
     void start() {
         installHup();
-        if (!poll.isZero() && !poll.isNegative()) {
+        boolean polling = !poll.isZero() && !poll.isNegative();
+        say("credentials reload" + (hupInstalled ? " on SIGHUP" : "") + (hupInstalled && polling ? " and" : "")
+                + (polling ? " when " + (configFile != null ? "the config file or " : "")
+                + "a certificate file changes (checked every " + poll.toMillis() + " ms)" : "")
+                + (!hupInstalled && !polling ? ": off (no SIGHUP here and --reload-poll 0)" : ""));
+        if (polling) {
             Map<Path, String> first = snapshot();
             poller = Thread.ofPlatform().daemon().name("hsmtls-reload-poll").start(() -> pollLoop(first));
         }
