@@ -209,6 +209,53 @@ class ReloadServeTest {
         assertEquals(0, s.run().get(20, TimeUnit.SECONDS), s.err().toString());
     }
 
+    @Test
+    void configFileChange_brokenFileKeepsTheOld_addressChangeNeedsARestart() throws Exception {
+        Path a = TestPki.writePem(dir.resolve("cfg-a.pem"), List.of(certA));
+        Path b = TestPki.writePem(dir.resolve("cfg-b.pem"), List.of(certB));
+        String yaml = """
+                listeners:
+                  - name: web
+                    listen: %s
+                    backend: 127.0.0.1:%d
+                    key: "%s"
+                    cert: %s
+                """;
+        int backendPort = backend.getAddress().getPort();
+        Path config = dir.resolve("serve.yaml");
+        Files.writeString(config, yaml.formatted("127.0.0.1:0", backendPort, hsm.keyUri("ec"), a));
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> Main.run(
+                new ByteArrayInputStream(new byte[0]), new PrintWriter(out), new PrintWriter(err),
+                "serve", "--config", config.toString(), "--reload-poll", "0.2"), Executors.newVirtualThreadPerTaskExecutor());
+        int port = Integer.parseInt(AuditServeTest.ports(out, run, 1).get(0));
+        try {
+            await(() -> err.toString().contains("when the config file or a certificate file changes"), "poll on", err);
+            assertEquals(certA.getSerialNumber(), handshake(port));
+
+            writeOver(config, "listeners: [ { name: web, listen: nowhere } ]\n");
+            await(() -> err.toString().contains("reload (changed: " + config + ") failed: "), "bad config reported", err);
+            assertTrue(err.toString().contains("still serving the previous configuration"), err.toString());
+            assertEquals(certA.getSerialNumber(), handshake(port));
+
+            writeOver(config, yaml.formatted("127.0.0.1:1", backendPort, hsm.keyUri("ec"), b));
+            await(() -> err.toString().contains("listener web: reloaded") || err.toString().contains("reloaded ("),
+                    "reload with the new certificate", err);
+            assertTrue(err.toString().contains("listener web: listen 127.0.0.1:0 -> 127.0.0.1:1 changed: that needs a "
+                    + "restart; keeping the running values"), err.toString());
+            assertEquals(certB.getSerialNumber(), handshake(port), "same port, new certificate");
+        } finally {
+            ServeCommand.stopForTests.countDown();
+        }
+        assertEquals(0, run.get(20, TimeUnit.SECONDS), err.toString());
+    }
+
+    static void writeOver(Path file, String text) throws Exception {
+        Path tmp = Files.writeString(file.resolveSibling(file.getFileName() + ".new"), text);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
     /** Writes the new certificate beside the file and renames it over, as deployment tools do. */
     static void replace(Path file, X509Certificate cert) throws Exception {
         Path tmp = TestPki.writePem(file.resolveSibling(file.getFileName() + ".new"), List.of(cert));
