@@ -101,8 +101,9 @@ public final class ResultTable {
         for (var sc : values.entrySet()) {
             for (String figure : HEADLINE) {
                 Map<String, List<Double>> byServer = sc.getValue().get(figure);
-                if (byServer == null) {
-                    continue;
+                if (byServer == null || figure.equals("errors") && byServer.values().stream()
+                        .flatMap(List::stream).allMatch(v -> v == 0)) {
+                    continue; // an errors row only when some run had errors
                 }
                 String[] row = new String[cols.size() + 2];
                 row[0] = sc.getKey();
