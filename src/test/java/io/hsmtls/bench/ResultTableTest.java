@@ -83,4 +83,18 @@ class ResultTableTest {
         assertEquals("0.123", ResultTable.num(0.1234));
         assertEquals("3", ResultTable.num(3.0));
     }
+
+    @Test
+    void machineAndTokenRows_getATableOfTheirOwn() {
+        ResultTable t = new ResultTable();
+        t.add("BENCH\tserver=machine\tscenario=aes-128-gcm\tmb_per_cpu_s=5125.9");
+        t.add("BENCH\tserver=token\tscenario=token-ecdsa\tops_per_cpu_s=12600");
+        t.add("BENCH\tserver=nginx\tscenario=hs13-ec\ths_per_cpu_s=2150");
+        String[] parts = t.render().split("\n\n");
+        assertEquals(2, parts.length, t.render());
+        assertTrue(parts[0].contains("machine min/med/max") && parts[0].contains("token min/med/max")
+                && !parts[0].contains("nginx"), parts[0]);
+        assertTrue(parts[1].startsWith("scenario") && parts[1].contains("nginx min/med/max")
+                && !parts[1].contains("token"), parts[1]);
+    }
 }
