@@ -180,6 +180,22 @@ start_nginx() {
   addr[nginx-ec]=127.0.0.1:$ec_port; addr[nginx-rsa]=127.0.0.1:$rsa_port
 }
 
+# Stops one process we started and waits (bounded) until it is gone.
+stop_pid() {
+  local p=$1
+  kill -TERM "$p" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$p" 2>/dev/null || true
+}
+# A fresh instance of a server's EC listener (nginx: the whole server), for the idle runs.
+restart_ec() {
+  case "$1" in
+    hsmtls) stop_pid "${pid[hsmtls-ec]}"; start_hsmtls ec compat ;;
+    sunjsse) stop_pid "${pid[sunjsse-ec]}"; start_sunjsse ec ;;
+    nginx) stop_pid "${pid[nginx-ec]}"; start_nginx ;;
+  esac
+}
+
 active=()
 for s in ${servers//,/ }; do
   case "$s" in
@@ -239,6 +255,9 @@ for r in $(seq 1 "$repeats"); do
       if [ "$sc" = idle ]; then
         for n in $idle_counts; do
           [ "$n" -le "$max_idle" ] || { echo "bench: idle $n > $max_idle (open files $nofile, two per proxied connection); using $max_idle" >&2; n=$max_idle; }
+          # A server that has just moved gigabytes keeps a grown heap, and new connections then
+          # reuse pages it already has: RSS would not move. Measure idle memory on a fresh one.
+          restart_ec "$s"
           run "$s" "idle-$n" ec 100 --mode idle --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 --connections "$n" --concurrency 32 \
               --hold "$hold" --duration 120s --count "$n"
         done
