@@ -251,24 +251,29 @@ for r in $(seq 1 "$repeats"); do
   bench token-rate --key "$rsa_uri" --op rsa-decrypt --duration "$token_dur" --scenario token-rsa-decrypt \
       >> "$results" 2>> "$dir/logs/load.log" || echo "bench: token rate (rsa-decrypt) failed" >&2
   for sc in ${scenarios//,/ }; do
+    [ "$sc" = idle ] && continue
+    a=$(scenario_args "$sc") || { echo "bench: unknown scenario '$sc'" >&2; exit 2; }
     for s in "${active[@]}"; do
-      if [ "$sc" = idle ]; then
-        for n in $idle_counts; do
-          [ "$n" -le "$max_idle" ] || { echo "bench: idle $n > $max_idle (open files $nofile, two per proxied connection); using $max_idle" >&2; n=$max_idle; }
-          # A server that has just moved gigabytes keeps a grown heap, and new connections then
-          # reuse pages it already has: RSS would not move. Measure idle memory on a fresh one.
-          restart_ec "$s"
-          run "$s" "idle-$n" ec 100 --mode idle --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 --connections "$n" --concurrency 32 \
-              --hold "$hold" --duration 120s --count "$n"
-        done
-      else
-        a=$(scenario_args "$sc") || { echo "bench: unknown scenario '$sc'" >&2; exit 2; }
-        # shellcheck disable=SC2086
-        run "$s" "$sc" "${a%% *}" "$w" ${a#* }
-      fi
+      # shellcheck disable=SC2086
+      run "$s" "$sc" "${a%% *}" "$w" ${a#* }
     done
   done
 done
+# Idle memory last, on freshly started servers: a server that has just moved gigabytes keeps a
+# grown heap, and new connections then reuse pages it already has, so RSS would not move. Last,
+# so the restarts do not leave cold servers for the handshake repeats.
+if has "$scenarios" idle; then
+  for r in $(seq 1 "$repeats"); do
+    for n in $idle_counts; do
+      [ "$n" -le "$max_idle" ] || { echo "bench: idle $n > $max_idle (open files $nofile, two per proxied connection); using $max_idle" >&2; n=$max_idle; }
+      for s in "${active[@]}"; do
+        restart_ec "$s"
+        run "$s" "idle-$n" ec 100 --mode idle --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 \
+            --connections "$n" --concurrency 32 --hold "$hold" --duration 120s --count "$n"
+      done
+    done
+  done
+fi
 t_end=$(date +%s)
 
 {
@@ -276,6 +281,7 @@ t_end=$(date +%s)
   echo "hsmtls bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $repeats repeat(s), $(( t_end - t_start )) s; servers: ${active[*]}"
   machine
   echo "load generator: hsmtls bench load (JSSE client, SSLEngine, virtual threads); same for every server"
+  [ "$quick" = 1 ] && echo "--quick: servers warmed with only $warmup handshakes and runs of $dur: a smoke test, not figures to quote"
   echo
   bench table --share hs13-ec=token-ecdsa,hs12-ecdhe-rsa=token-rsa-pss,hs12-rsa-kx=token-rsa-decrypt "$results"
   echo
