@@ -213,6 +213,9 @@ run() { # server scenario key warmup args…
   local server=$1 scenario=$2 key=$3 w=$4; shift 4
   local id="$server-$key"
   echo "bench: $scenario on $server" >&2
+  # The exact command of every run, to repeat one by hand.
+  echo "hsmtls bench load --connect ${addr[$id]} --server-pid ${pid[$id]} --trust $trust --label $server" \
+      "--scenario $scenario --warmup $w --warmup-duration $warmup_dur $*" >> "$dir/logs/commands.log"
   bench load --connect "${addr[$id]}" --server-pid "${pid[$id]}" --trust "$trust" --label "$server" \
       --scenario "$scenario" --warmup "$w" --warmup-duration "$warmup_dur" "$@" \
       >> "$results" 2>> "$dir/logs/load.log" || echo "bench: $scenario on $server failed (see $dir/logs/load.log)" >&2
@@ -285,5 +288,5 @@ t_end=$(date +%s)
   echo
   bench table --share hs13-ec=token-ecdsa,hs12-ecdhe-rsa=token-rsa-pss,hs12-rsa-kx=token-rsa-decrypt "$results"
   echo
-  echo "BENCH lines: $results; logs: $dir/logs"
+  echo "BENCH lines: $results; logs and the command of every run: $dir/logs"
 }
