@@ -38,7 +38,7 @@ step "3. A CSR and a self-signed certificate, both signed by the token"
 "$hsmtls" csr --key "$key" --subject "CN=localhost,O=hsmtls demo" --san dns:localhost --san ip:127.0.0.1 \
   --out "$work/server.csr"
 openssl req -in "$work/server.csr" -noout -verify -subject
-"$hsmtls" cert self-sign --key "$key" --subject "CN=localhost,O=hsmtls demo" --days 30 \
+"$hsmtls" cert self-sign --key "$key" --subject "CN=localhost,O=hsmtls demo" --days 90 \
   --san dns:localhost --san ip:127.0.0.1 > "$work/server.pem"
 openssl x509 -in "$work/server.pem" -noout -subject -dates
 

@@ -56,7 +56,8 @@ public final class Main implements Callable<Integer> {
             ProbeCommand.class,
             ConfigCommand.class,
             AuditCommand.class,
-            DoctorCommand.class
+            DoctorCommand.class,
+            BenchCommand.class
     );
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,

@@ -3,46 +3,69 @@ package io.hsmtls.observe;
 import java.util.Collection;
 import java.util.Map;
 
-/** A minimal JSON writer for flat objects (audit lines, --json listings); no parsing. */
+/**
+ * A minimal JSON writer: maps (insertion order kept), collections, strings, numbers, booleans,
+ * null, and anything else by {@code toString()} as a string. {@link #write} gives one compact line
+ * (audit records), {@link #pretty} a two-space-indented document ({@code --json} listings).
+ */
 public final class Json {
     private Json() {
     }
 
-    /** Writes a map (insertion order kept) of strings, numbers, booleans, nulls, lists and maps. */
+    /** One line, no spaces: the audit log's form, whose bytes the hash chain covers. */
     public static String write(Object value) {
         StringBuilder sb = new StringBuilder();
-        append(sb, value);
+        write(sb, value, -1);
         return sb.toString();
     }
 
-    private static void append(StringBuilder sb, Object v) {
+    /** Indented, for people and {@code jq}. */
+    public static String pretty(Object value) {
+        StringBuilder sb = new StringBuilder();
+        write(sb, value, 0);
+        return sb.toString();
+    }
+
+    /** depth < 0: compact. */
+    private static void write(StringBuilder sb, Object v, int depth) {
         if (v == null) {
             sb.append("null");
-        } else if (v instanceof Number || v instanceof Boolean) {
+        } else if (v instanceof Boolean || v instanceof Integer || v instanceof Long || v instanceof Short) {
             sb.append(v);
+        } else if (v instanceof Number n) {
+            double d = n.doubleValue();
+            sb.append(Double.isFinite(d) ? n.toString() : "null");
         } else if (v instanceof Map<?, ?> m) {
-            sb.append('{');
-            boolean first = true;
-            for (var e : m.entrySet()) {
-                if (!first) sb.append(',');
-                first = false;
+            container(sb, '{', '}', m.entrySet(), depth, (e, d) -> {
                 quote(sb, String.valueOf(e.getKey()));
-                sb.append(':');
-                append(sb, e.getValue());
-            }
-            sb.append('}');
+                sb.append(d < 0 ? ":" : ": ");
+                write(sb, e.getValue(), d);
+            });
         } else if (v instanceof Collection<?> c) {
-            sb.append('[');
-            boolean first = true;
-            for (Object o : c) {
-                if (!first) sb.append(',');
-                first = false;
-                append(sb, o);
-            }
-            sb.append(']');
+            container(sb, '[', ']', c, depth, (o, d) -> write(sb, o, d));
         } else {
             quote(sb, v.toString());
         }
+    }
+
+    private static <T> void container(StringBuilder sb, char open, char close, Collection<T> items, int depth,
+                                      java.util.function.BiConsumer<T, Integer> item) {
+        if (items.isEmpty()) {
+            sb.append(open).append(close);
+            return;
+        }
+        boolean compact = depth < 0;
+        sb.append(open);
+        if (!compact) sb.append('\n');
+        int i = 0;
+        for (T t : items) {
+            if (!compact) sb.append("  ".repeat(depth + 1));
+            item.accept(t, compact ? -1 : depth + 1);
+            if (++i < items.size()) sb.append(',');
+            if (!compact) sb.append('\n');
+        }
+        if (!compact) sb.append("  ".repeat(depth));
+        sb.append(close);
     }
 
     public static void quote(StringBuilder sb, String s) {
