@@ -35,11 +35,14 @@ final class ConfigCommand {
         public Integer call() {
             Io io = Io.of(spec);
             try {
-                List<ServeConfigLoader.Listener> listeners = ServeConfigLoader.load(file);
+                ServeConfigLoader.ServeFile serveFile = ServeConfigLoader.loadFile(file);
+                List<ServeConfigLoader.Listener> listeners = serveFile.listeners();
                 if (json.enabled()) {
                     Map<String, Object> doc = new LinkedHashMap<>();
                     doc.put("file", file.toString());
                     doc.put("ok", true);
+                    doc.put("audit_log", serveFile.auditLog().map(Object::toString).orElse(null));
+                    doc.put("metrics", serveFile.metrics().map(Object::toString).orElse(null));
                     doc.put("listeners", listeners.stream().map(l -> describe(l)).toList());
                     io.out().println(Json.write(doc));
                 } else {
@@ -50,6 +53,8 @@ final class ConfigCommand {
                                 + c.key().withoutQuery() + ", profile " + c.profile().cliName() + ", client-auth "
                                 + c.clientAuth().cliName());
                     }
+                    serveFile.auditLog().ifPresent(a -> io.out().println("  audit log: " + a));
+                    serveFile.metrics().ifPresent(m -> io.out().println("  metrics: http://" + m + "/metrics"));
                 }
                 return Main.OK;
             } catch (ConfigException e) {

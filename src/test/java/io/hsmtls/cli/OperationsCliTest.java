@@ -46,6 +46,24 @@ class OperationsCliTest {
     }
 
     @Test
+    void configCheck_showsAuditLogAndMetrics() throws Exception {
+        Path f = Files.writeString(dir.resolve("ops.yaml"), """
+                audit-log: /var/log/hsmtls/audit.jsonl
+                metrics: 127.0.0.1:9464
+                listeners:
+                  - listen: 127.0.0.1:8443
+                    backend: 127.0.0.1:8080
+                    key: "pkcs11:token=demo;object=server"
+                """);
+        Run r = run("config", "check", f.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("  audit log: /var/log/hsmtls/audit.jsonl\n"), r.out());
+        assertTrue(r.out().contains("  metrics: http://127.0.0.1:9464/metrics\n"), r.out());
+        Run j = run("config", "check", "--json", f.toString());
+        assertTrue(j.out().replace(" ", "").contains("\"metrics\":\"127.0.0.1:9464\""), j.out());
+    }
+
+    @Test
     void configCheck_badFile_listsEveryProblemWithFileAndPath_exit1() throws Exception {
         Path f = Files.writeString(dir.resolve("bad.yaml"), """
                 listeners:
