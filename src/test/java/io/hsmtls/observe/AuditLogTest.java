@@ -73,4 +73,47 @@ class AuditLogTest {
         assertTrue(first.startsWith("{\"seq\":1,\"time\":\"2026-11-27T10:00:01Z\",\"key\":\"pkcs11:token=t;object=k\""), first);
         assertFalse(first.toLowerCase().contains("pin"), first);
     }
+
+    @Test
+    void concurrentRecords_shareFsyncs_andStillChainInOrder() throws Exception {
+        Path f = dir.resolve("concurrent.jsonl");
+        int threads = 16;
+        int each = 25;
+        long sequential;
+        try (AuditLog log = AuditLog.open(dir.resolve("sequential.jsonl"))) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 50; i++) {
+                log.record(event(i));
+            }
+            sequential = (System.nanoTime() - t0) / 50;
+        }
+        long concurrent;
+        try (AuditLog log = AuditLog.open(f)) {
+            List<Thread> ts = new ArrayList<>();
+            java.util.concurrent.ConcurrentLinkedQueue<Throwable> errors = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            long t0 = System.nanoTime();
+            for (int t = 0; t < threads; t++) {
+                int base = t * each;
+                ts.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        for (int i = 0; i < each; i++) {
+                            log.record(event(base + i));
+                        }
+                    } catch (Throwable e) {
+                        errors.add(e);
+                    }
+                }));
+            }
+            for (Thread t : ts) {
+                t.join();
+            }
+            concurrent = (System.nanoTime() - t0) / (threads * each);
+            assertEquals(List.of(), List.copyOf(errors));
+        }
+        AuditVerifier.Result r = AuditVerifier.verify(f);
+        assertTrue(r.ok(), r.reason());
+        assertEquals(threads * each, r.lines());
+        System.out.println("audit line cost: sequential " + sequential / 1000 + " us, with " + threads
+                + " writers " + concurrent / 1000 + " us");
+    }
 }
