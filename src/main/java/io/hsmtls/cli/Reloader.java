@@ -187,8 +187,8 @@ final class Reloader implements AutoCloseable {
             l.current = configs.get(l);
             say("reloaded (" + why + "): " + (l.name.equals("main") ? "" : "listener " + l.name + ": ") + "key "
                     + e.getValue().credentials().key().uri() + ", certificate "
-                    + ChainValidator.describe(e.getValue().credentials().leaf()) + " serial "
-                    + e.getValue().credentials().leaf().getSerialNumber().toString(16)
+                    + ChainValidator.describe(e.getValue().credentials().leaf()) + ", valid until "
+                    + e.getValue().credentials().leaf().getNotAfter().toInstant()
                     + (e.getValue().sniCredentials().isEmpty() ? ""
                             : ", SNI " + String.join(" ", e.getValue().sniCredentials().keySet())));
         }

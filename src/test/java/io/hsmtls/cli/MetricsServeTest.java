@@ -140,6 +140,24 @@ class MetricsServeTest {
             assertEquals((double) cert.getNotAfter().toInstant().getEpochSecond(),
                     value(text, "hsmtls_certificate_expiry_timestamp_seconds", "listener=\"main\""), text);
 
+            // A TLS 1.2 session, then its resumption: counted as resumed, and no token operation for it.
+            Path sess = caPem.resolveSibling("metrics.sess");
+            String first = sClient(port, "-sess_out", sess);
+            assertTrue(first.contains("New, TLSv1.2"), first);
+            String again = sClient(port, "-sess_in", sess);
+            assertTrue(again.contains("Reused, TLSv1.2"), again);
+            String after = "";
+            for (int i = 0; i < 200; i++) {
+                after = get(metricsPort, "/metrics").body();
+                if (value(after, "hsmtls_handshakes_total", "resumed=\"true\"") == 1.0) {
+                    break;
+                }
+                Thread.sleep(25);
+            }
+            assertEquals(1.0, value(after, "hsmtls_handshakes_total", "result=\"ok\"", "version=\"TLSv1.2\"",
+                    "resumed=\"true\""), after);
+            assertEquals(5.0, value(after, "hsmtls_token_operation_duration_seconds_count"), after);
+
             HttpResponse<String> health = get(metricsPort, "/healthz");
             assertEquals(200, health.statusCode());
             assertEquals("ok\n", health.body());
@@ -157,6 +175,12 @@ class MetricsServeTest {
         SoftHsm.Result r = SoftHsm.exec(cmd, null);
         assertTrue(r.output().contains("measured backend"), r.output());
         return r;
+    }
+
+    private static String sClient(String port, String sessOption, Path sess) {
+        return SoftHsm.exec(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port, "-tls1_2", "-servername",
+                "localhost", "-CAfile", caPem.toString(), "-ign_eof", sessOption, sess.toString()),
+                "GET / HTTP/1.0\r\n\r\n").output();
     }
 
     static double value(String text, String name, String... labels) {
