@@ -83,8 +83,14 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
     @Option(names = "--max-connections", defaultValue = "10000", description = "connections open at once (default: ${DEFAULT-VALUE})")
     int maxConnections;
 
+    @Option(names = "--max-connections-per-source", paramLabel = "N",
+            description = "connections open at once from one client IP address (default: --max-connections, "
+                    + "i.e. no extra limit; behind a load balancer every client shares its address)")
+    Integer maxConnectionsPerSource;
+
     @Option(names = "--handshake-timeout", defaultValue = "10", paramLabel = "SECONDS",
-            description = "a handshake must finish within this (default: ${DEFAULT-VALUE})")
+            description = "the whole handshake must finish within this, however slowly the client sends "
+                    + "(default: ${DEFAULT-VALUE})")
     double handshakeTimeout;
 
     @Option(names = "--idle-timeout", defaultValue = "300", paramLabel = "SECONDS",
@@ -131,7 +137,8 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
         ServeConfig single = parse(() -> new ServeConfig(HostPort.parse(listen), HostPort.parse(backend), key.key,
                 Optional.ofNullable(cert), Optional.ofNullable(clientCa), mode, p,
                 new ProxyLimitsConfig(maxConnections, seconds(handshakeTimeout), seconds(idleTimeout),
-                        Duration.ofSeconds(5), seconds(drainTimeout)), proxyProtocol));
+                        Duration.ofSeconds(5), seconds(drainTimeout),
+                        maxConnectionsPerSource == null ? maxConnections : maxConnectionsPerSource), proxyProtocol));
         return serve(io, List.of(new ServeConfigLoader.Listener("main", single)));
     }
 
@@ -218,7 +225,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                 .withHandshakeTimeout(c.limits().handshakeTimeout())
                 .withSni(byName, c.rejectUnknownSni());
         ProxyLimits limits = new ProxyLimits(c.limits().maxConnections(), c.limits().idleTimeout(),
-                c.limits().connectTimeout(), c.limits().drainTimeout());
+                c.limits().connectTimeout(), c.limits().drainTimeout(), c.limits().maxConnectionsPerSource());
         String prefix = listener.name().equals("main") ? "hsmtls: connection " : "hsmtls: connection listener="
                 + listener.name() + " ";
         ProxyServer proxy = new ProxyServer(new InetSocketAddress(c.listen().host(), c.listen().port()),
