@@ -108,6 +108,11 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
     /** Set by tests to stop a running serve; a signal handler does the same in production. */
     static volatile CountDownLatch stopForTests;
 
+    /** What a running serve holds, for tests that count resources before and after (set once listening). */
+    record Running(List<Token> tokens, List<ProxyServer> proxies) { }
+
+    static volatile Running runningForTests;
+
     @Option(names = "--config", paramLabel = "FILE", description = "serve the listeners of a YAML configuration "
             + "(several listeners, SNI keys; see hsm-config/serve.example.yaml) instead of --listen/--backend/--key")
     Path config;
@@ -155,6 +160,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                 starts.add(prepare(io, l, tokens, proxies));
             }
             starts.forEach(Runnable::run);
+            runningForTests = new Running(List.copyOf(tokens.values()), List.copyOf(proxies));
             CountDownLatch stop = new CountDownLatch(1);
             CountDownLatch drained = new CountDownLatch(1);
             stopForTests = stop;

@@ -343,14 +343,24 @@ final class HsmTlsServer extends DefaultTlsServer {
      */
     static String reason(String message, Throwable cause) {
         String best = message;
+        boolean ours = false;
+        Throwable root = null;
         for (Throwable t = cause; t != null && t != t.getCause(); t = t.getCause()) {
+            root = t;
             if (t.getMessage() != null && (t instanceof TlsFatalAlert || t instanceof io.hsmtls.token.TokenException
                     || t instanceof io.hsmtls.tls.CertificateRejectedException)) {
                 best = t.getMessage();
+                ours = true;
                 if (!(t instanceof TlsFatalAlert)) {
                     break;
                 }
             }
+        }
+        // Bouncy Castle reports a reset, a truncated record and a bug of ours alike as "Failed to read
+        // record" (internal_error): name the underlying exception so the log tells them apart.
+        if (!ours && root != null && !(root instanceof TlsFatalAlert)) {
+            best = best + " (" + root.getClass().getSimpleName()
+                    + (root.getMessage() != null ? ": " + root.getMessage() : "") + ")";
         }
         return best;
     }
