@@ -86,8 +86,14 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
     @Option(names = "--max-connections", defaultValue = "10000", description = "connections open at once (default: ${DEFAULT-VALUE})")
     int maxConnections;
 
+    @Option(names = "--max-connections-per-source", paramLabel = "N",
+            description = "connections open at once from one client IP address (default: --max-connections, "
+                    + "i.e. no extra limit; behind a load balancer every client shares its address)")
+    Integer maxConnectionsPerSource;
+
     @Option(names = "--handshake-timeout", defaultValue = "10", paramLabel = "SECONDS",
-            description = "a handshake must finish within this (default: ${DEFAULT-VALUE})")
+            description = "the whole handshake must finish within this, however slowly the client sends "
+                    + "(default: ${DEFAULT-VALUE})")
     double handshakeTimeout;
 
     @Option(names = "--idle-timeout", defaultValue = "300", paramLabel = "SECONDS",
@@ -117,6 +123,11 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             description = "check the config and certificate files for changes this often and reload the "
                     + "credentials when they change (also on SIGHUP); 0 = only on SIGHUP (default: ${DEFAULT-VALUE})")
     double reloadPoll;
+
+    /** What a running serve holds, for tests that count resources before and after (set once listening). */
+    record Running(List<Token> tokens, List<ProxyServer> proxies) { }
+
+    static volatile Running runningForTests;
 
     @Option(names = "--config", paramLabel = "FILE", description = "serve the listeners of a YAML configuration "
             + "(several listeners, SNI keys; see hsm-config/serve.example.yaml) instead of --listen/--backend/--key")
@@ -149,7 +160,8 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
         ServeConfig single = parse(() -> new ServeConfig(HostPort.parse(listen), HostPort.parse(backend), key.key,
                 Optional.ofNullable(cert), Optional.ofNullable(clientCa), mode, p,
                 new ProxyLimitsConfig(maxConnections, seconds(handshakeTimeout), seconds(idleTimeout),
-                        Duration.ofSeconds(5), seconds(drainTimeout)), proxyProtocol));
+                        Duration.ofSeconds(5), seconds(drainTimeout),
+                        maxConnectionsPerSource == null ? maxConnections : maxConnectionsPerSource), proxyProtocol));
         return serve(io, List.of(new ServeConfigLoader.Listener("main", single)), Optional.ofNullable(auditLog),
                 metricsAddress());
     }
@@ -224,6 +236,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             }
             reloader = new Reloader(io, this, config, live, tokens, seconds(reloadPoll));
             reloader.start();
+            runningForTests = new Running(List.copyOf(tokens.values()), List.copyOf(proxies));
             CountDownLatch stop = new CountDownLatch(1);
             CountDownLatch drained = new CountDownLatch(1);
             stopForTests = stop;
@@ -308,7 +321,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
         ServerCredentials credentials = settings.credentials();
         Map<String, ServerCredentials> byName = settings.sniCredentials();
         ProxyLimits limits = new ProxyLimits(c.limits().maxConnections(), c.limits().idleTimeout(),
-                c.limits().connectTimeout(), c.limits().drainTimeout());
+                c.limits().connectTimeout(), c.limits().drainTimeout(), c.limits().maxConnectionsPerSource());
         String prefix = listener.name().equals("main") ? "hsmtls: connection " : "hsmtls: connection listener="
                 + listener.name() + " ";
         ProxyServer proxy = new ProxyServer(new InetSocketAddress(c.listen().host(), c.listen().port()),

@@ -31,7 +31,8 @@ import java.util.Optional;
  *     client-auth: required                   # none | optional | required
  *     client-ca: /etc/hsmtls/clients.pem
  *     profile: modern                          # modern | compat | legacy-rsa
- *     limits: { max-connections: 10000, handshake-timeout: 10s, idle-timeout: 5m, connect-timeout: 5s, drain-timeout: 30s }
+ *     limits: { max-connections: 10000, max-connections-per-source: 100, handshake-timeout: 10s,
+ *               idle-timeout: 5m, connect-timeout: 5s, drain-timeout: 30s }
  *     proxy-protocol: false                    # PROXY v2 header with the client identity to the backend
  *     sni:                                     # further keys by server name; key above answers the rest
  *       - { server-name: api.example.org, key: "pkcs11:…;object=api", cert: /etc/hsmtls/api.pem }
@@ -197,11 +198,20 @@ public final class ServeConfigLoader {
         }
         ConfigNode l = c.get();
         int max = l.integer("max-connections", 1, 10_000_000).orElse(base.maxConnections());
+        // Unset per-source follows max-connections (no extra limit) unless the base set one of its own.
+        int perSource = l.integer("max-connections-per-source", 1, 10_000_000)
+                .orElse(base.maxConnectionsPerSource() == base.maxConnections() ? max
+                        : Math.min(max, base.maxConnectionsPerSource()));
+        if (perSource > max) {
+            l.problem("max-connections-per-source", "'" + perSource + "' is more than max-connections (" + max
+                    + "): it could never apply; lower it or raise max-connections");
+            perSource = max;
+        }
         Duration hs = positive(l, "handshake-timeout").orElse(base.handshakeTimeout());
         Duration idle = positive(l, "idle-timeout").orElse(base.idleTimeout());
         Duration connect = positive(l, "connect-timeout").orElse(base.connectTimeout());
         Duration drain = l.duration("drain-timeout").orElse(base.drainTimeout());
-        return new ProxyLimitsConfig(max, hs, idle, connect, drain);
+        return new ProxyLimitsConfig(max, hs, idle, connect, drain, perSource);
     }
 
     private static Optional<Duration> positive(ConfigNode n, String key) {

@@ -21,7 +21,8 @@ import java.util.function.Consumer;
 /**
  * A TLS-terminating TCP proxy for one listener: accepts on a socket, runs each connection on its
  * own virtual thread (handshake, connect to the backend, {@link Pump}), with blocking I/O on both
- * sides. Limits: connections at once (excess connections are closed at accept), the handshake
+ * sides. Limits: connections at once, in all and per client address (excess connections are
+ * closed at accept), the handshake
  * timeout (in the handshaker's settings), the idle timeout. {@link #shutdown(Duration)} stops
  * accepting and lets open connections drain up to a deadline. Each connection ends with one
  * {@link ConnectionRecord}, given to the listener (by default logged on {@code io.hsmtls.connection}).
@@ -38,6 +39,8 @@ public final class ProxyServer implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private final Set<Thread> connections = ConcurrentHashMap.newKeySet();
     private final Set<AutoCloseable> openSockets = ConcurrentHashMap.newKeySet();
+    /** Open connections by client address; an entry goes when its count is back to zero. */
+    private final ConcurrentHashMap<java.net.InetAddress, Integer> perSource = new ConcurrentHashMap<>();
     private volatile ServerSocket server;
     private volatile boolean stopping;
     private volatile boolean proxyProtocol;
@@ -124,12 +127,16 @@ public final class ProxyServer implements AutoCloseable {
                 continue;
             }
             long id = ids.incrementAndGet();
+            InetSocketAddress peer = (InetSocketAddress) s.getRemoteSocketAddress();
+            java.net.InetAddress source = peer.getAddress();
             if (!slots.tryAcquire()) {
-                InetSocketAddress peer = (InetSocketAddress) s.getRemoteSocketAddress();
-                closeQuietly(s);
-                emit(new ConnectionRecord(id, peer, Optional.empty(), Optional.empty(),
-                        "rejected: " + limits.maxConnections() + " connections open (max connections)", 0, 0,
-                        Duration.ZERO, Duration.ZERO));
+                reject(id, s, peer, limits.maxConnections() + " connections open (max connections)");
+                continue;
+            }
+            if (!admit(source)) {
+                slots.release();
+                reject(id, s, peer, limits.maxConnectionsPerSource() + " connections open from "
+                        + source.getHostAddress() + " (max connections per source)");
                 continue;
             }
             Thread t = Thread.ofVirtual().name("conn-" + id).unstarted(() -> {
@@ -137,12 +144,42 @@ public final class ProxyServer implements AutoCloseable {
                     handle(id, s);
                 } finally {
                     connections.remove(Thread.currentThread());
+                    leave(source);
                     slots.release();
                 }
             });
             connections.add(t);
             t.start();
         }
+    }
+
+    private void reject(long id, Socket s, InetSocketAddress peer, String why) {
+        closeQuietly(s);
+        emit(new ConnectionRecord(id, peer, Optional.empty(), Optional.empty(), "rejected: " + why, 0, 0,
+                Duration.ZERO, Duration.ZERO));
+    }
+
+    /** Counts a connection from {@code source} unless that address is at its limit. */
+    private boolean admit(java.net.InetAddress source) {
+        boolean[] ok = {false};
+        perSource.compute(source, (k, n) -> {
+            int open = n == null ? 0 : n;
+            if (open >= limits.maxConnectionsPerSource()) {
+                return n;
+            }
+            ok[0] = true;
+            return open + 1;
+        });
+        return ok[0];
+    }
+
+    private void leave(java.net.InetAddress source) {
+        perSource.computeIfPresent(source, (k, n) -> n <= 1 ? null : n - 1);
+    }
+
+    /** Client addresses with a connection open (for tests and metrics: the per-source table must not grow). */
+    public int sourcesTracked() {
+        return perSource.size();
     }
 
     private void handle(long id, Socket client) {

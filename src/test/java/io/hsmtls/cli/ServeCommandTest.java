@@ -98,6 +98,14 @@ class ServeCommandTest {
     }
 
     @Test
+    void maxConnectionsPerSource_zero_usageError() {
+        CliRun r = CliRun.of("serve", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--key", hsm.keyUri("web"),
+                "--max-connections-per-source", "0");
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains("max connections per source < 1: 0"), r.err());
+    }
+
+    @Test
     void certificateOfAnotherKey_refusedBeforeListening() {
         CliRun r = CliRun.of("serve", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--key", hsm.keyUri("web"),
                 "--cert", wrongChain.toString());

@@ -1,5 +1,7 @@
 package io.hsmtls.config;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -119,5 +121,47 @@ class ServeConfigLoaderTest {
                 """));
         assertEquals(List.of("metrics: '9464' is not HOST:PORT (e.g. 127.0.0.1:8443 or [::1]:8443)"),
                 e.problems().stream().map(ConfigProblem::toString).toList());
+    }
+
+    @Test
+    void maxConnectionsPerSource_readInheritedAndChecked() {
+        List<ServeConfigLoader.Listener> ls = ServeConfigLoader.parse("serve.yaml", """
+                defaults:
+                  limits: { max-connections-per-source: 20 }
+                listeners:
+                  - listen: 127.0.0.1:8443
+                    backend: 127.0.0.1:8080
+                    key: "pkcs11:token=t;object=web"
+                  - listen: 127.0.0.1:9443
+                    backend: 127.0.0.1:9080
+                    key: "pkcs11:token=t;object=api"
+                    limits: { max-connections: 10 }
+                  - listen: 127.0.0.1:9444
+                    backend: 127.0.0.1:9080
+                    key: "pkcs11:token=t;object=api"
+                """);
+        assertEquals(20, ls.get(0).config().limits().maxConnectionsPerSource());
+        assertEquals(10, ls.get(1).config().limits().maxConnectionsPerSource(), "never above max-connections");
+        ConfigException e = assertThrows(ConfigException.class, () -> ServeConfigLoader.parse("serve.yaml", """
+                listeners:
+                  - listen: 127.0.0.1:8443
+                    backend: 127.0.0.1:8080
+                    key: "pkcs11:token=t;object=web"
+                    limits: { max-connections: 100, max-connections-per-source: 500 }
+                  - listen: 127.0.0.1:8444
+                    backend: 127.0.0.1:8080
+                    key: "pkcs11:token=t;object=web"
+                    limits: { max-connections-per-source: 0 }
+                """));
+        assertEquals(2, e.problems().size(), e.getMessage());
+        assertEquals("listeners[0].limits.max-connections-per-source: '500' is more than max-connections (100): it "
+                + "could never apply; lower it or raise max-connections", e.problems().get(0).toString());
+        assertTrue(e.problems().get(1).toString().startsWith("listeners[1].limits.max-connections-per-source:"),
+                e.problems().get(1).toString());
+        ServeConfig noLimit = ServeConfigLoader.parse("s.yaml", """
+                listeners:
+                  - { listen: 127.0.0.1:8443, backend: 127.0.0.1:8080, key: "pkcs11:token=t;object=web" }
+                """).get(0).config();
+        assertEquals(noLimit.limits().maxConnections(), noLimit.limits().maxConnectionsPerSource());
     }
 }

@@ -1,6 +1,7 @@
 package io.hsmtls.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hsmtls.testing.SoftHsm;
@@ -23,7 +24,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** Handshake timeout (slowloris), max connections, idle timeout and graceful drain. */
+/**
+ * Handshake timeout as a total deadline (slowloris), max connections in all and per source address,
+ * idle timeout, Bouncy Castle's record and handshake message limits, and graceful drain.
+ */
 class LimitsTest {
     @RegisterExtension
     static SoftHsm hsm = new SoftHsm();
@@ -172,5 +176,156 @@ class LimitsTest {
             open.getOutputStream().flush();
             assertTrue(new String(open.getInputStream().readAllBytes(), StandardCharsets.UTF_8).endsWith(ServeFixture.BODY));
         }
+    }
+
+    @Test
+    void perSource_thirdConnectionFromOneAddressClosedAtAccept_slotComesBack() throws Exception {
+        int port = f.proxy(f.settings("ec", Profile.COMPAT, ClientAuthMode.NONE), f.http.getAddress(),
+                ProxyLimits.defaults().withMaxConnectionsPerSource(2));
+        ProxyServer proxy = f.proxies.get(f.proxies.size() - 1);
+        try (Socket a = new Socket(InetAddress.getLoopbackAddress(), port);
+             Socket b = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            waitUntil(() -> proxy.openConnections() == 2);
+            int before = f.records.size();
+            try (Socket third = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                third.setSoTimeout(5_000);
+                assertEquals(-1, third.getInputStream().read(), "third connection from 127.0.0.1 closed at once");
+            }
+            ConnectionRecord rec = ServeMatrixTest.awaitRecordIn(f, before);
+            assertEquals("rejected: 2 connections open from 127.0.0.1 (max connections per source)", rec.outcome());
+            a.close();
+            waitUntil(() -> proxy.openConnections() == 1);
+            try (SSLSocket ok = (SSLSocket) f.jsse(null).getSocketFactory().createSocket("localhost", port)) {
+                ok.startHandshake();
+                assertEquals("TLSv1.3", ok.getSession().getProtocol(), "the freed slot is usable again");
+            }
+        }
+        waitUntil(() -> proxy.openConnections() == 0);
+        assertEquals(0, proxy.sourcesTracked(), "no per-source entry outlives its connections");
+    }
+
+    @Test
+    void slowloris_realClientHelloOneBytePerSecond_cutAtTotalDeadline() throws Exception {
+        byte[] hello = io.hsmtls.testing.ClientHellos.jsse("localhost");
+        int port = f.proxy(f.settings("ec", Profile.COMPAT, ClientAuthMode.NONE)
+                .withHandshakeTimeout(Duration.ofSeconds(3)));
+        int before = f.quiesce();
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            s.setSoTimeout(15_000);
+            long t0 = System.nanoTime();
+            Thread trickle = Thread.ofVirtual().start(() -> {
+                try {
+                    // Each byte is progress, so only a total deadline can end this: a read timeout never fires.
+                    for (byte x : hello) {
+                        s.getOutputStream().write(x);
+                        s.getOutputStream().flush();
+                        Thread.sleep(1_000);
+                    }
+                } catch (Exception cut) {
+                    // the server closed the connection
+                }
+            });
+            int r;
+            try {
+                r = s.getInputStream().read();
+            } catch (java.net.SocketException reset) {
+                r = -1;
+            }
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(-1, r, "closed without an answer");
+            assertTrue(ms >= 2_800 && ms < 4_500, "cut at the 3 s deadline, after " + ms + " ms");
+            trickle.interrupt();
+        }
+        ConnectionRecord rec = ServeMatrixTest.awaitRecordIn(f, before);
+        assertTrue(rec.outcome().contains("handshake not finished within PT3S"), rec.line());
+    }
+
+    @Test
+    void idleTimeout_trafficEitherWayKeepsConnection_silenceEndsIt() throws Exception {
+        try (io.hsmtls.testing.EchoServer echo = new io.hsmtls.testing.EchoServer()) {
+            int port = f.proxy(f.settings("ec", Profile.COMPAT, ClientAuthMode.NONE),
+                    new InetSocketAddress(InetAddress.getLoopbackAddress(), echo.port()),
+                    ProxyLimits.defaults().withIdleTimeout(Duration.ofMillis(800)));
+            try (SSLSocket s = (SSLSocket) f.jsse(null).getSocketFactory().createSocket("localhost", port)) {
+                s.setSoTimeout(10_000);
+                s.startHandshake();
+                long t0 = System.nanoTime();
+                for (int i = 0; i < 8; i++) { // 2.4 s in all: three idle timeouts' worth, never idle
+                    s.getOutputStream().write('a' + i);
+                    s.getOutputStream().flush();
+                    assertEquals('a' + i, s.getInputStream().read());
+                    Thread.sleep(300);
+                }
+                assertTrue(System.nanoTime() - t0 > 2_000_000_000L);
+                long quiet = System.nanoTime();
+                assertEquals(-1, s.getInputStream().read(), "closed once silent");
+                long ms = (System.nanoTime() - quiet) / 1_000_000;
+                assertTrue(ms >= 400 && ms < 3_000, "after the idle timeout: " + ms + " ms");
+            }
+        }
+    }
+
+    @Test
+    void handshakeMessageOverLimit_refusedBeforeTheBodyArrives() throws Exception {
+        int port = f.proxy(f.settings("ec", Profile.COMPAT, ClientAuthMode.NONE));
+        // A ClientHello header announcing 16 MiB - 1 and 33 KiB: refused from the 4-byte header alone
+        // (send() fails unless the server closes within 2 s, long before any body could arrive).
+        for (int announced : new int[] {0xFFFFFF, 33 * 1024}) {
+            int before = f.quiesce();
+            send(port, new byte[] {0x16, 3, 1, 0, 4, 1, (byte) (announced >> 16), (byte) (announced >> 8),
+                (byte) announced});
+            ConnectionRecord rec = ServeMatrixTest.awaitRecordIn(f, before);
+            assertTrue(rec.outcome().contains("Handshake message length exceeds the maximum: client_hello(1), "
+                    + announced + " > 32768"), rec.line());
+        }
+        // Just under the limit is a legal size: the server waits for the body (until we give up).
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            s.setSoTimeout(700);
+            int n = 31 * 1024;
+            s.getOutputStream().write(new byte[] {0x16, 3, 1, 0, 4, 1, 0, (byte) (n >> 8), (byte) n});
+            assertThrows(java.net.SocketTimeoutException.class, () -> s.getInputStream().read(),
+                    "a 31 KiB ClientHello is within the limit: the server waits for it");
+        }
+    }
+
+    @Test
+    void recordOverLimit_closedAtOnce_recordOverflowLogged() throws Exception {
+        int port = f.proxy(f.settings("ec", Profile.COMPAT, ClientAuthMode.NONE));
+        int before = f.quiesce();
+        // 18433 bytes announced: over 2^14 + 2048, so the 5-byte header alone ends the connection. (No
+        // alert reaches the wire: Bouncy Castle has no record version to write one before a ClientHello.)
+        byte[] answer = send(port, new byte[] {0x16, 3, 3, 0x48, 0x01});
+        assertEquals(0, answer.length);
+        ConnectionRecord rec = ServeMatrixTest.awaitRecordIn(f, before);
+        assertTrue(rec.outcome().startsWith("handshake failed: record_overflow"), rec.line());
+    }
+
+    /** Sends bytes, keeps the connection open, returns what the server answers before it closes (2 s at most). */
+    private static byte[] send(int port, byte[] bytes) throws Exception {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            s.setSoTimeout(2_000);
+            long t0 = System.nanoTime();
+            s.getOutputStream().write(bytes);
+            s.getOutputStream().flush();
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            try {
+                byte[] buf = new byte[64];
+                int n;
+                while ((n = s.getInputStream().read(buf)) > 0) {
+                    got.write(buf, 0, n);
+                }
+            } catch (java.io.IOException resetOrTimeout) {
+                // what arrived before counts
+            }
+            assertTrue(System.nanoTime() - t0 < 2_000_000_000L, "answered at once, not at a timeout");
+            return got.toByteArray();
+        }
+    }
+
+    private static void waitUntil(java.util.function.BooleanSupplier ok) throws InterruptedException {
+        for (int i = 0; i < 500 && !ok.getAsBoolean(); i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(ok.getAsBoolean(), "condition not reached in 5 s");
     }
 }

@@ -30,11 +30,18 @@ public final class SoftHsm implements BeforeAllCallback, ParameterResolver {
     public static final String SO_PIN = "12345678";
     private static final AtomicInteger COUNTER = new AtomicInteger();
 
+    private final String userPin;
     private String label;
     private Path pinFile;
     private Path workDir;
 
     public SoftHsm() {
+        this(USER_PIN);
+    }
+
+    /** A token with its own user PIN (e.g. a distinctive one a test searches logs for). */
+    public SoftHsm(String userPin) {
+        this.userPin = userPin;
     }
 
     /** Creates the token right away (for use outside JUnit's lifecycle). */
@@ -61,11 +68,11 @@ public final class SoftHsm implements BeforeAllCallback, ParameterResolver {
             label = (prefix.length() > 20 ? prefix.substring(0, 20) : prefix) + "-" + ProcessHandle.current().pid()
                     + "-" + COUNTER.incrementAndGet();
             pinFile = workDir.resolve(label + ".pin");
-            Files.writeString(pinFile, USER_PIN + "\n");
+            Files.writeString(pinFile, userPin + "\n");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        run(List.of("softhsm2-util", "--init-token", "--free", "--label", label, "--pin", USER_PIN,
+        run(List.of("softhsm2-util", "--init-token", "--free", "--label", label, "--pin", userPin,
                 "--so-pin", SO_PIN));
     }
 
@@ -104,6 +111,10 @@ public final class SoftHsm implements BeforeAllCallback, ParameterResolver {
 
     public String label() {
         return label;
+    }
+
+    public String userPin() {
+        return userPin;
     }
 
     /** A file holding the user PIN (the tests' only PIN source besides stdin). */

@@ -116,7 +116,7 @@ public final class BcServerHandshaker implements ServerHandshaker {
                     ? "handshake not finished within " + settings.handshakeTimeout()
                     : server.alertMessage != null ? server.alertMessage
                     : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-            throw new HandshakeFailedException(alert, server.alertSent, server.sni, took, reason, e);
+            throw new HandshakeFailedException(alert, !timedOut.get() && server.alertSent, server.sni, took, reason, e);
         }
         deadline.cancel(false);
         SecurityParameters sp = server.connectionParameters();

@@ -52,6 +52,15 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
  * certificates; resumes TLS 1.2 sessions only under the same SNI and client-auth policy.
  */
 final class HsmTlsServer extends DefaultTlsServer {
+    /**
+     * The largest handshake message we buffer (Bouncy Castle's floor is 1 KiB). 32 KiB holds a
+     * ClientHello with post-quantum key shares (~2 KiB) and a client Certificate message of a
+     * ten-certificate chain; a peer that announces more gets a fatal alert before it sends it.
+     */
+    static final int MAX_HANDSHAKE_MESSAGE = 32 * 1024;
+    /** Client certificate chains longer than this are refused (PKIX path building is not free). */
+    static final int MAX_CLIENT_CHAIN = 10;
+
     private final ServerSettings settings;
     private final JcaTlsCrypto jca;
     private final SessionCache<TlsSession> cache;
@@ -78,6 +87,27 @@ final class HsmTlsServer extends DefaultTlsServer {
         this.settings = settings;
         this.cache = cache;
         this.selected = settings.credentials();
+    }
+
+    // ---- limits, set here rather than left to Bouncy Castle's defaults ----------------------
+    // Record sizes are fixed by the RFCs and enforced by Bouncy Castle's RecordStream: 2^14 bytes
+    // of plaintext, 2^14+256 (TLS 1.3) or +2048 (TLS 1.2) of ciphertext; a larger record is a
+    // record_overflow alert. A client's max_fragment_length (RFC 6066) may only lower that.
+
+    @Override
+    public int getMaxHandshakeMessageSize() {
+        return MAX_HANDSHAKE_MESSAGE;
+    }
+
+    @Override
+    public int getMaxCertificateChainLength() {
+        return MAX_CLIENT_CHAIN;
+    }
+
+    /** No renegotiation (TLS 1.2): each one would cost a token operation on the client's say-so. */
+    @Override
+    public int getRenegotiationPolicy() {
+        return org.bouncycastle.tls.RenegotiationPolicy.DENY;
     }
 
     private TokenKey key() {
@@ -320,14 +350,24 @@ final class HsmTlsServer extends DefaultTlsServer {
      */
     static String reason(String message, Throwable cause) {
         String best = message;
+        boolean ours = false;
+        Throwable root = null;
         for (Throwable t = cause; t != null && t != t.getCause(); t = t.getCause()) {
+            root = t;
             if (t.getMessage() != null && (t instanceof TlsFatalAlert || t instanceof io.hsmtls.token.TokenException
                     || t instanceof io.hsmtls.tls.CertificateRejectedException)) {
                 best = t.getMessage();
+                ours = true;
                 if (!(t instanceof TlsFatalAlert)) {
                     break;
                 }
             }
+        }
+        // Bouncy Castle reports a reset, a truncated record and a bug of ours alike as "Failed to read
+        // record" (internal_error): name the underlying exception so the log tells them apart.
+        if (!ours && root != null && !(root instanceof TlsFatalAlert)) {
+            best = best + " (" + root.getClass().getSimpleName()
+                    + (root.getMessage() != null ? ": " + root.getMessage() : "") + ")";
         }
         return best;
     }

@@ -182,8 +182,14 @@ public final class IaikToken implements Token {
             IaikToken token = new IaikToken(module, slot, options, info, mechanisms, anchor, notices);
             token.login();
             token.health.onChange(h -> {
-                if (!h.up() && token.recoveryFirst != null) {
-                    token.startRecoverer();
+                if (!h.up()) {
+                    // An operator must see when and why the token went away, not only that it came back.
+                    notices.accept("token '" + info.label() + "' is down since " + h.downSince() + ": "
+                            + h.downDetail() + "; new private-key operations fail at once"
+                            + (token.recoveryFirst != null ? ", recovering in the background" : ""));
+                    if (token.recoveryFirst != null) {
+                        token.startRecoverer();
+                    }
                 }
             });
             token.enableAutoRecovery(DEFAULT_RECOVERY_FIRST, DEFAULT_RECOVERY_MAX);
@@ -454,7 +460,9 @@ public final class IaikToken implements Token {
      * (once, if no other token on it did already), the token found again by its URI, a new login
      * session and login, a new session pool (the old handles are forgotten, never closed), a new
      * lane if the old one has a thread stuck in the token, and a new handle generation so every
-     * key finds its object again (and checks its public key is unchanged).
+     * key finds its object again (and checks its public key is unchanged). While a hung call is
+     * still inside the module it refuses to start (C_Finalize under a running call is undefined), so
+     * a hung token comes back once that call returns or the module's process dies.
      *
      * <p>The PIN comes from the PIN kept for CKA_ALWAYS_AUTHENTICATE keys, else from the PIN
      * source again if it is a file (or the URI's pin-value); a PIN that was typed is not kept, so
@@ -473,6 +481,14 @@ public final class IaikToken implements Token {
             return;
         }
         boolean hung = health.downReason() == TokenUnavailableException.Reason.DEADLINE;
+        int stuck = lane.running();
+        if (stuck > 0) {
+            // PKCS#11 v2.40 §5.4: C_Finalize while another thread is inside the library is undefined;
+            // p11-kit's client aborts the whole process when the stuck call returns afterwards.
+            throw new TokenUnavailableException(info.label(), TokenUnavailableException.Reason.DEADLINE,
+                    health.downSince(), stuck + " token call(s) still inside the module since it hung: C_Finalize "
+                    + "is not safe until they return, so recovery waits for the token (or its process) to answer");
+        }
         try {
             rebuild(hung);
         } catch (RuntimeException e) {

@@ -28,6 +28,8 @@ final class Lane {
     private final ThreadPoolExecutor executor;
     private final int maxPending;
     private final AtomicInteger pending = new AtomicInteger();
+    /** Calls running on a lane thread right now (a hung one stays counted until the module returns). */
+    private final AtomicInteger running = new AtomicInteger();
     private final ThreadLocal<Boolean> onLane = ThreadLocal.withInitial(() -> false);
 
     Lane(String token, int threads, int maxPending) {
@@ -48,6 +50,10 @@ final class Lane {
 
     int pending() {
         return pending.get();
+    }
+
+    int running() {
+        return running.get();
     }
 
     /** Reports a call that ran past its deadline. */
@@ -72,7 +78,12 @@ final class Lane {
             AtomicLong started = new AtomicLong();
             FutureTask<T> future = new FutureTask<>(() -> {
                 started.set(System.nanoTime());
-                return task.call();
+                running.incrementAndGet();
+                try {
+                    return task.call();
+                } finally {
+                    running.decrementAndGet();
+                }
             });
             long submitted = System.nanoTime();
             try {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.hsmtls.testing.P11KitServer;
 import io.hsmtls.testing.SoftHsm;
 import io.hsmtls.testing.TestPki;
 import io.hsmtls.token.KeyType;
@@ -37,26 +38,24 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * cleanly with the token's error in the log, and connections work again without a restart.
  */
 class ConnectTokenOutageTest {
-    static final Path CLIENT_MODULE = Path.of("/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so");
-
     @RegisterExtension
     static SoftHsm hsm = new SoftHsm();
 
     private final List<Process> started = new ArrayList<>();
+    private final List<AutoCloseable> cleanup = new ArrayList<>();
 
     @AfterEach
-    void stop() {
+    void stop() throws Exception {
         for (Process p : started) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
+        }
+        for (AutoCloseable c : cleanup) {
+            c.close();
         }
     }
 
     @Test
     void workerKilled_nextConnectionFailsCleanly_thenWorksWithoutRestart() throws Exception {
-        if (!Files.exists(CLIENT_MODULE) || !Files.isExecutable(Path.of("/usr/bin/p11-kit"))) {
-            fail("p11-kit and its client module are needed: apt-get install p11-kit p11-kit-modules");
-        }
         Path dir = Files.createTempDirectory(hsm.workDir(), "outage");
         TestPki.Ca serverCa = TestPki.ca("CN=Server Root");
         TestPki.Ca clientCa = TestPki.ca("CN=Card Issuer");
@@ -68,30 +67,23 @@ class ConnectTokenOutageTest {
             t.storeCertificate(key, clientCa.leaf("CN=card").publicKey(key.info().publicKey()).clientAuth().sign(),
                     false);
         }
-        Path socket = hsm.workDir().resolve("p11c-" + ProcessHandle.current().pid() + ".sock");
-        Files.deleteIfExists(socket);
-        Process p11 = start(new ProcessBuilder("p11-kit", "server", "-f", "--provider",
-                SoftHsm.modulePath().toString(), "-n", socket.toString(), "pkcs11:token=" + hsm.label())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("p11-kit.log").toFile()));
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!Files.exists(socket) && System.nanoTime() < end) {
-            Thread.sleep(20);
-        }
+        P11KitServer p11 = P11KitServer.start(hsm, "connect");
+        cleanup.add(p11);
+        long end;
 
         try (OpensslServer upstream = new OpensslServer(server[0], server[1], clientCaPem, "-tls1_3")) {
             int port;
             try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 port = free.getLocalPort();
             }
-            String keyUri = "pkcs11:token=" + hsm.label() + ";object=card?module-path=" + CLIENT_MODULE
-                    + "&pin-source=file:" + hsm.pinFile();
+            String keyUri = p11.keyUri("card");
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
             ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", cp,
                     "io.hsmtls.cli.Main", "connect", "--listen", "127.0.0.1:" + port, "--upstream",
                     "127.0.0.1:" + upstream.port(), "--key", keyUri, "--trust", serverCaPem.toString(),
                     "--server-name", "localhost").redirectErrorStream(true);
-            pb.environment().put("P11_KIT_SERVER_ADDRESS", "unix:path=" + socket);
+            pb.environment().putAll(p11.clientEnv());
             Process child = start(pb);
             List<String> log = new CopyOnWriteArrayList<>();
             Thread.ofPlatform().daemon(true).start(() -> {
@@ -115,10 +107,7 @@ class ConnectTokenOutageTest {
 
             assertTrue(get(port).startsWith("HTTP/1.0 200 ok"), () -> "first connection: " + log);
 
-            ProcessHandle worker = p11.descendants().filter(ProcessHandle::isAlive).findFirst()
-                    .orElseThrow(() -> new AssertionError("no p11-kit-remote worker"));
-            worker.destroyForcibly();
-            worker.onExit().get(5, TimeUnit.SECONDS);
+            p11.killWorker();
 
             String during = get(port);
             assertEquals("", during, "the connection during the outage is closed without data");

@@ -1,9 +1,8 @@
 package io.hsmtls.token.iaik;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
+import io.hsmtls.testing.P11KitServer;
 import io.hsmtls.testing.SoftHsm;
 import io.hsmtls.token.KeyType;
 import io.hsmtls.token.Pkcs11Uri;
@@ -14,7 +13,6 @@ import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,54 +31,38 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * key found again) without a restart.
  */
 class TokenFaultInjectionTest {
-    static final Path CLIENT_MODULE = Path.of("/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so");
-
     @RegisterExtension
     static SoftHsm hsm = new SoftHsm();
 
-    private final List<Process> started = new ArrayList<>();
-    private Process server;
+    private P11KitServer p11;
     private Process child;
     private Writer childIn;
     private final BlockingQueue<String> childOut = new LinkedBlockingQueue<>();
 
     @AfterEach
     void stop() {
-        for (Process p : started) {
-            p.descendants().forEach(d -> {
-                try {
-                    // A stopped worker must run again to die; it may already be gone, so no exit-code check.
-                    new ProcessBuilder("kill", "-CONT", Long.toString(d.pid())).start().waitFor();
-                } catch (Exception ignored) {
-                    // already gone
-                }
-                d.destroyForcibly();
-            });
-            p.destroyForcibly();
+        if (child != null) {
+            child.destroyForcibly();
+        }
+        if (p11 != null) {
+            p11.close();
         }
     }
 
     @Test
     void workerKilled_hungWorker_serverRestart_eachFailsFastThenRecoversWithoutRestartingHsmtls() throws Exception {
-        if (!Files.exists(CLIENT_MODULE) || !Files.isExecutable(Path.of("/usr/bin/p11-kit"))) {
-            fail("p11-kit and its client module are needed: apt-get install p11-kit p11-kit-modules");
-        }
         try (IaikToken admin = IaikTokens.open(TokenOptions.of(Pkcs11Uri.parse(hsm.tokenUri()), null).withReadWrite(true),
                 m -> { })) {
             admin.generateKeyPair(KeyType.EC_P256, "outage", Optional.empty(), false);
         }
-        Path socket = hsm.workDir().resolve("p11-" + ProcessHandle.current().pid() + ".sock");
-        Files.deleteIfExists(socket);
-        server = startServer(socket);
-
-        String keyUri = "pkcs11:token=" + hsm.label() + ";object=outage?module-path=" + CLIENT_MODULE
-                + "&pin-source=file:" + hsm.pinFile();
+        p11 = P11KitServer.start(hsm, "token");
+        String keyUri = p11.keyUri("outage");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", cp,
                 FaultInjectionMain.class.getName(), keyUri).redirectErrorStream(true);
-        pb.environment().put("P11_KIT_SERVER_ADDRESS", "unix:path=" + socket);
-        child = start(pb);
+        pb.environment().putAll(p11.clientEnv());
+        child = pb.start();
         childIn = new OutputStreamWriter(child.getOutputStream(), StandardCharsets.UTF_8);
         Thread.ofPlatform().daemon(true).start(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
@@ -96,9 +78,7 @@ class TokenFaultInjectionTest {
         assertTrue(ask("sign").startsWith("OK"));
 
         // 1. Kill the worker that serves our connection: the next call fails, the token is marked down.
-        ProcessHandle worker = worker();
-        worker.destroyForcibly();
-        worker.onExit().get(5, TimeUnit.SECONDS);
+        p11.killWorker();
         String failed = ask("sign");
         assertTrue(failed.startsWith("FAILED CKR_DEVICE_ERROR"), failed);
         assertTrue(failed.contains("hsmtls marks it down and re-initialises it"), failed);
@@ -112,8 +92,8 @@ class TokenFaultInjectionTest {
         assertTrue(stats.contains("up=true") && stats.contains("reinit=1") && stats.contains("logins=2"), stats);
 
         // 3. A hung worker: the call hits the deadline (1.5 s), later calls fail at once while it is down.
-        ProcessHandle hung = worker();
-        stopProcess(hung.pid(), "STOP");
+        ProcessHandle hung = p11.worker();
+        P11KitServer.signal(hung.pid(), "STOP");
         String deadline = ask("sign");
         assertTrue(deadline.startsWith("UNAVAILABLE DEADLINE"), deadline);
         long dms = Long.parseLong(deadline.split(" ")[2]);
@@ -122,58 +102,24 @@ class TokenFaultInjectionTest {
         assertTrue(fast.startsWith("UNAVAILABLE DOWN"), fast);
         assertTrue(Long.parseLong(fast.split(" ")[2]) < 500, "fails fast while down: " + fast);
         // 4. Resume it (the stuck call completes), and the token recovers again.
-        stopProcess(hung.pid(), "CONT");
+        P11KitServer.signal(hung.pid(), "CONT");
         assertTrue(retryUntilOk(15).startsWith("OK"));
         assertTrue(ask("stats").contains("reinit=2"));
 
         // 5. The server itself dies: the token is gone until it is restarted; then hsmtls finds it again.
-        server.descendants().forEach(ProcessHandle::destroyForcibly);
-        server.destroyForcibly();
-        server.onExit().get(5, TimeUnit.SECONDS);
+        p11.kill();
         String gone = ask("sign");
         assertTrue(gone.startsWith("FAILED CKR_") || gone.startsWith("UNAVAILABLE"), gone);
         Thread.sleep(1500);
         String absent = ask("sign");
         assertTrue(absent.startsWith("UNAVAILABLE NOT_PRESENT"), "still down while the server is away: " + absent);
         assertTrue(absent.contains("the token is not present"), absent);
-        Files.deleteIfExists(socket);
-        server = startServer(socket);
+        p11.restart();
         assertTrue(retryUntilOk(20).startsWith("OK"), "back after the server restart");
 
         childIn.write("quit\n");
         childIn.flush();
         expectLine("BYE", 10);
-    }
-
-    private Process startServer(Path socket) throws Exception {
-        Process p = start(new ProcessBuilder("p11-kit", "server", "-f", "--provider", SoftHsm.modulePath().toString(),
-                "-n", socket.toString(), "pkcs11:token=" + hsm.label()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(hsm.workDir().resolve("p11-kit-server.log").toFile())));
-        waitFor(() -> Files.exists(socket), "p11-kit server socket");
-        return p;
-    }
-
-    private Process start(ProcessBuilder pb) throws IOException {
-        Process p = pb.start();
-        started.add(p);
-        return p;
-    }
-
-    /** The p11-kit-remote worker the server started for the child's connection. */
-    private ProcessHandle worker() throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < end) {
-            Optional<ProcessHandle> w = server.descendants().filter(ProcessHandle::isAlive).findFirst();
-            if (w.isPresent()) {
-                return w.get();
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no p11-kit-remote worker under the server");
-    }
-
-    private static void stopProcess(long pid, String signal) throws Exception {
-        assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start().waitFor());
     }
 
     private String ask(String command) throws Exception {
@@ -217,15 +163,5 @@ class TokenFaultInjectionTest {
             }
         }
         throw new AssertionError("child never said " + want + "; it said: " + seen);
-    }
-
-    private static void waitFor(java.util.function.BooleanSupplier ok, String what) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!ok.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError(what + " did not appear in 10 s");
-            }
-            Thread.sleep(20);
-        }
     }
 }
