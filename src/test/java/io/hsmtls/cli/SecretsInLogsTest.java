@@ -1,5 +1,6 @@
 package io.hsmtls.cli;
 
+import io.hsmtls.testing.RsaKeyExchangeClient;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -216,27 +217,7 @@ class SecretsInLogsTest {
                 return new JceTlsSecret(this, pm);
             }
         };
-        DefaultTlsClient client = new DefaultTlsClient(crypto) {
-            @Override
-            protected ProtocolVersion[] getSupportedVersions() {
-                return ProtocolVersion.TLSv12.only();
-            }
-
-            @Override
-            protected int[] getSupportedCipherSuites() {
-                return new int[] {CipherSuite.TLS_RSA_WITH_AES_128_GCM_SHA256};
-            }
-
-            @Override
-            public TlsAuthentication getAuthentication() {
-                return new ServerOnlyTlsAuthentication() {
-                    @Override
-                    public void notifyServerCertificate(TlsServerCertificate c) {
-                        // trust: this client only supplies a known premaster
-                    }
-                };
-            }
-        };
+        DefaultTlsClient client = RsaKeyExchangeClient.of(crypto);
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(10_000);
             TlsClientProtocol p = new TlsClientProtocol(s.getInputStream(), s.getOutputStream());

@@ -1,5 +1,6 @@
 package io.hsmtls.proxy;
 
+import io.hsmtls.testing.RsaKeyExchangeClient;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -168,27 +169,7 @@ class LegacyRsaTest {
                 };
             }
         };
-        DefaultTlsClient client = new DefaultTlsClient(crypto) {
-            @Override
-            protected ProtocolVersion[] getSupportedVersions() {
-                return ProtocolVersion.TLSv12.only();
-            }
-
-            @Override
-            protected int[] getSupportedCipherSuites() {
-                return new int[] {CipherSuite.TLS_RSA_WITH_AES_128_GCM_SHA256};
-            }
-
-            @Override
-            public TlsAuthentication getAuthentication() {
-                return new ServerOnlyTlsAuthentication() {
-                    @Override
-                    public void notifyServerCertificate(TlsServerCertificate c) {
-                        // trust: this test is about the server's premaster handling
-                    }
-                };
-            }
-        };
+        DefaultTlsClient client = RsaKeyExchangeClient.of(crypto);
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(10_000);
             TlsClientProtocol p = new TlsClientProtocol(s.getInputStream(), s.getOutputStream());
