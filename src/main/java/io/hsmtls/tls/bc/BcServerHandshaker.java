@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -24,7 +23,6 @@ import org.bouncycastle.tls.SecurityParameters;
 import org.bouncycastle.tls.TlsServerProtocol;
 import org.bouncycastle.tls.TlsSession;
 import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
-import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
 
 /**
  * Server handshakes with Bouncy Castle's {@code TlsServerProtocol} in blocking mode. Record
@@ -41,8 +39,9 @@ public final class BcServerHandshaker implements ServerHandshaker {
     private final JcaTlsCrypto crypto;
     private final SessionCache<TlsSession> cache;
 
+    /** With {@link FastTlsCrypto}: Bouncy Castle's curve code for the key exchange, the JDK for the rest. */
     public BcServerHandshaker(ServerSettings settings) {
-        this(settings, new JcaTlsCryptoProvider().create(new SecureRandom()));
+        this(settings, FastTlsCrypto.create());
     }
 
     /**

@@ -50,7 +50,12 @@ public final class FastTlsCrypto extends JcaTlsCrypto {
 
     /** A crypto for any number of connections (thread-safe, like {@code JcaTlsCrypto}). */
     public static FastTlsCrypto create() {
-        return new FastTlsCrypto(HELPER, new SecureRandom(), new SecureRandom());
+        return create(new SecureRandom());
+    }
+
+    /** With a given source for ephemeral keys (tests drive it with RFC vectors). */
+    static FastTlsCrypto create(SecureRandom keys) {
+        return new FastTlsCrypto(HELPER, keys, new SecureRandom());
     }
 
     @Override

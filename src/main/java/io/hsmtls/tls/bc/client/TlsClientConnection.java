@@ -1,5 +1,6 @@
 package io.hsmtls.tls.bc.client;
 
+import io.hsmtls.tls.bc.FastTlsCrypto;
 import io.hsmtls.tls.client.ClientSettings;
 import io.hsmtls.tls.client.HandshakeRecorder;
 import io.hsmtls.tls.client.ServerCertificateException;
@@ -7,10 +8,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.security.SecureRandom;
 import org.bouncycastle.tls.TlsClientProtocol;
 import org.bouncycastle.tls.crypto.TlsCrypto;
-import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
 
 /**
  * One TLS connection from the client side over a connected socket: the handshake runs in the
@@ -18,7 +17,8 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
  * is JcaTlsCrypto (JDK AES-GCM); the private-key operation goes to the token.
  */
 public final class TlsClientConnection implements AutoCloseable {
-    private static final TlsCrypto CRYPTO = new JcaTlsCryptoProvider().create(new SecureRandom());
+    /** Bouncy Castle's curve code for the key exchange, the JDK for records and the key schedule. */
+    private static final TlsCrypto CRYPTO = FastTlsCrypto.create();
 
     private final Socket socket;
     private final TlsClientProtocol protocol;
