@@ -23,6 +23,7 @@ import org.bouncycastle.tls.TlsFatalAlert;
 import org.bouncycastle.tls.crypto.TlsAgreement;
 import org.bouncycastle.tls.crypto.TlsECConfig;
 import org.bouncycastle.tls.crypto.TlsECDomain;
+import org.bouncycastle.tls.crypto.TlsNonceGenerator;
 import org.bouncycastle.tls.crypto.TlsSecret;
 import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
 import org.bouncycastle.util.BigIntegers;
@@ -44,8 +45,12 @@ import org.bouncycastle.util.BigIntegers;
 public final class FastTlsCrypto extends JcaTlsCrypto {
     private static final JcaJceHelper HELPER = new DefaultJcaJceHelper();
 
-    private FastTlsCrypto(JcaJceHelper helper, SecureRandom keys, SecureRandom nonces) {
+    /** One DRBG for every connection's public nonces (randoms, session IDs); null = BC's per connection. */
+    private final SecureRandom sharedNonces;
+
+    private FastTlsCrypto(JcaJceHelper helper, SecureRandom keys, SecureRandom nonces, boolean shareNonces) {
         super(helper, keys, nonces);
+        this.sharedNonces = shareNonces ? nonces : null;
     }
 
     /** A crypto for any number of connections (thread-safe, like {@code JcaTlsCrypto}). */
@@ -55,7 +60,36 @@ public final class FastTlsCrypto extends JcaTlsCrypto {
 
     /** With a given source for ephemeral keys (tests drive it with RFC vectors). */
     static FastTlsCrypto create(SecureRandom keys) {
-        return new FastTlsCrypto(HELPER, keys, new SecureRandom());
+        return create(keys, true);
+    }
+
+    static FastTlsCrypto create(SecureRandom keys, boolean shareNonces) {
+        return new FastTlsCrypto(HELPER, keys, nonceSource(), shareNonces);
+    }
+
+    private static SecureRandom nonceSource() {
+        try {
+            return SecureRandom.getInstance("DRBG");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            return new SecureRandom();
+        }
+    }
+
+    /**
+     * Bouncy Castle builds a SHA-512 DRBG per connection for its nonces (≈5 µs each); these are
+     * public values (hello randoms, session IDs), so one thread-safe DRBG, kept apart from the
+     * one that makes private keys, serves all connections.
+     */
+    @Override
+    public TlsNonceGenerator createNonceGenerator(byte[] additionalSeedMaterial) {
+        if (sharedNonces == null) {
+            return super.createNonceGenerator(additionalSeedMaterial);
+        }
+        return size -> {
+            byte[] nonce = new byte[size];
+            sharedNonces.nextBytes(nonce);
+            return nonce;
+        };
     }
 
     @Override
