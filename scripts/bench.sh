@@ -6,7 +6,7 @@
 #   scripts/bench.sh [--quick] [--repeats N] [--servers hsmtls,sunjsse,nginx] [--scenarios a,b,…]
 #                    [--dir DIR] [--idle "1000 10000"]
 #
-#   --quick     smoke run (about 2 minutes): short runs, one repeat, 1,000 idle connections
+#   --quick     smoke run (about 2 minutes): short runs, one repeat, 500 idle connections
 #   (default)   full run: 3 repeats, 10 s per run after a 3,000-handshake warm-up, idle at 1,000
 #               and 10,000 connections (fewer if the open-files limit cannot hold them)
 #   --dir DIR   scratch directory (token, configs, logs, results.tsv); default target/bench-run
@@ -42,11 +42,11 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$quick" = 1 ]; then
-  : "${repeats:=1}"; dur=1.5s; warmup=200; warmup_later=200; warmup_dur=10s; conc=8
-  bulk_mb=8; bulk_conc=4; bulk_count=32; rate=100; idle_default="1000"; hold=2s; token_dur=1.5s
+  : "${repeats:=1}"; dur=1s; warmup=150; warmup_later=150; warmup_dur=10s; conc=8
+  bulk_mb=8; bulk_conc=4; bulk_count=32; rate=100; idle_default="500"; hold=1s; token_dur=1s; speed_s=1
 else
   : "${repeats:=3}"; dur=10s; warmup=3000; warmup_later=1000; warmup_dur=60s; conc=16
-  bulk_mb=64; bulk_conc=4; bulk_count=400; rate=200; idle_default="1000 10000"; hold=5s; token_dur=5s
+  bulk_mb=64; bulk_conc=4; bulk_count=400; rate=200; idle_default="1000 10000"; hold=5s; token_dur=5s; speed_s=3
 fi
 : "${idle_counts:=$idle_default}"
 case "$repeats" in ''|*[!0-9]*) echo "bench: --repeats '$repeats' is not a number" >&2; exit 2 ;; esac
@@ -137,7 +137,10 @@ trust="$dir/ec.pem,$dir/rsa.pem"
 echo "bench: $token_uri holds ec (P-256) and rsa (2048)" >&2
 
 # ---- backend and servers -----------------------------------------------------------------
-bench backend --listen 127.0.0.1:0 > "$dir/logs/backend.log" 2>&1 &
+# Started without the bench() function: a backgrounded function is a subshell, and $! would be
+# the subshell rather than the JVM that must be stopped.
+"$JAVA" "${JOPTS[@]}" -cp "$jar" io.hsmtls.cli.BenchCommand backend --listen 127.0.0.1:0 \
+    > "$dir/logs/backend.log" 2>&1 &
 pids+=($!)
 backend=$(wait_line "$dir/logs/backend.log" '^listening ' $! backend | sed 's/^listening //')
 
@@ -177,6 +180,22 @@ start_nginx() {
   addr[nginx-ec]=127.0.0.1:$ec_port; addr[nginx-rsa]=127.0.0.1:$rsa_port
 }
 
+# Stops one process we started and waits (bounded) until it is gone.
+stop_pid() {
+  local p=$1
+  kill -TERM "$p" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$p" 2>/dev/null || true
+}
+# A fresh instance of a server's EC listener (nginx: the whole server), for the idle runs.
+restart_ec() {
+  case "$1" in
+    hsmtls) stop_pid "${pid[hsmtls-ec]}"; start_hsmtls ec compat ;;
+    sunjsse) stop_pid "${pid[sunjsse-ec]}"; start_sunjsse ec ;;
+    nginx) stop_pid "${pid[nginx-ec]}"; start_nginx ;;
+  esac
+}
+
 active=()
 for s in ${servers//,/ }; do
   case "$s" in
@@ -194,6 +213,9 @@ run() { # server scenario key warmup args…
   local server=$1 scenario=$2 key=$3 w=$4; shift 4
   local id="$server-$key"
   echo "bench: $scenario on $server" >&2
+  # The exact command of every run, to repeat one by hand.
+  echo "hsmtls bench load --connect ${addr[$id]} --server-pid ${pid[$id]} --trust $trust --label $server" \
+      "--scenario $scenario --warmup $w --warmup-duration $warmup_dur $*" >> "$dir/logs/commands.log"
   bench load --connect "${addr[$id]}" --server-pid "${pid[$id]}" --trust "$trust" --label "$server" \
       --scenario "$scenario" --warmup "$w" --warmup-duration "$warmup_dur" "$@" \
       >> "$results" 2>> "$dir/logs/load.log" || echo "bench: $scenario on $server failed (see $dir/logs/load.log)" >&2
@@ -201,12 +223,12 @@ run() { # server scenario key warmup args…
 
 scenario_args() { # scenario → key and load arguments
   case "$1" in
-    hs13-ec) echo "ec --mode handshake --tls 1.3 --group x25519 --concurrency $conc --duration $dur" ;;
+    hs13-ec) echo "ec --mode handshake --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 --concurrency $conc --duration $dur" ;;
     hs12-ecdhe-rsa) echo "rsa --mode handshake --tls 1.2 --suite TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 --group x25519 --concurrency $conc --duration $dur" ;;
     hs12-rsa-kx) echo "rsa --mode handshake --tls 1.2 --suite TLS_RSA_WITH_AES_128_GCM_SHA256 --concurrency $conc --duration $dur" ;;
     resume12) echo "ec --mode resume --tls 1.2 --suite TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 --concurrency $conc --duration $dur" ;;
-    latency13-ec) echo "ec --mode latency --tls 1.3 --group x25519 --rate $rate --concurrency $conc --duration $dur" ;;
-    bulk13) echo "ec --mode bulk --tls 1.3 --group x25519 --bulk-mb $bulk_mb --concurrency $bulk_conc --count $bulk_count --duration $dur" ;;
+    latency13-ec) echo "ec --mode latency --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 --rate $rate --concurrency $conc --duration $dur" ;;
+    bulk13) echo "ec --mode bulk --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 --bulk-mb $bulk_mb --concurrency $bulk_conc --count $bulk_count --duration $dur" ;;
     *) return 1 ;;
   esac
 }
@@ -222,7 +244,7 @@ for r in $(seq 1 "$repeats"); do
   echo "bench: repeat $r of $repeats" >&2
   w=$warmup; [ "$r" -gt 1 ] && w=$warmup_later
   # The machine's limits: AES-128-GCM on one core (openssl speed divides by user CPU time) and the token.
-  kps=$(openssl speed -evp aes-128-gcm -bytes 16384 -seconds 2 2>/dev/null | tail -1 | awk '{print $NF}' | tr -d k)
+  kps=$(openssl speed -evp aes-128-gcm -bytes 16384 -seconds "$speed_s" 2>/dev/null | tail -1 | awk '{print $NF}' | tr -d k)
   [ -n "$kps" ] && printf 'BENCH\tserver=machine\tscenario=aes-128-gcm\tmb_per_cpu_s=%s\n' \
       "$(awk -v k="$kps" 'BEGIN{printf "%.1f", k*1000/1e6}')" >> "$results"
   bench token-rate --key "$ec_uri" --op ecdsa_secp256r1_sha256 --duration "$token_dur" --scenario token-ecdsa \
@@ -232,21 +254,29 @@ for r in $(seq 1 "$repeats"); do
   bench token-rate --key "$rsa_uri" --op rsa-decrypt --duration "$token_dur" --scenario token-rsa-decrypt \
       >> "$results" 2>> "$dir/logs/load.log" || echo "bench: token rate (rsa-decrypt) failed" >&2
   for sc in ${scenarios//,/ }; do
+    [ "$sc" = idle ] && continue
+    a=$(scenario_args "$sc") || { echo "bench: unknown scenario '$sc'" >&2; exit 2; }
     for s in "${active[@]}"; do
-      if [ "$sc" = idle ]; then
-        for n in $idle_counts; do
-          [ "$n" -le "$max_idle" ] || { echo "bench: idle $n > $max_idle (open files $nofile, two per proxied connection); using $max_idle" >&2; n=$max_idle; }
-          run "$s" "idle-$n" ec 100 --mode idle --tls 1.3 --connections "$n" --concurrency 32 \
-              --hold "$hold" --duration 120s --count "$n"
-        done
-      else
-        a=$(scenario_args "$sc") || { echo "bench: unknown scenario '$sc'" >&2; exit 2; }
-        # shellcheck disable=SC2086
-        run "$s" "$sc" "${a%% *}" "$w" ${a#* }
-      fi
+      # shellcheck disable=SC2086
+      run "$s" "$sc" "${a%% *}" "$w" ${a#* }
     done
   done
 done
+# Idle memory last, on freshly started servers: a server that has just moved gigabytes keeps a
+# grown heap, and new connections then reuse pages it already has, so RSS would not move. Last,
+# so the restarts do not leave cold servers for the handshake repeats.
+if has "$scenarios" idle; then
+  for r in $(seq 1 "$repeats"); do
+    for n in $idle_counts; do
+      [ "$n" -le "$max_idle" ] || { echo "bench: idle $n > $max_idle (open files $nofile, two per proxied connection); using $max_idle" >&2; n=$max_idle; }
+      for s in "${active[@]}"; do
+        restart_ec "$s"
+        run "$s" "idle-$n" ec 100 --mode idle --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 \
+            --connections "$n" --concurrency 32 --hold "$hold" --duration 120s --count "$n"
+      done
+    done
+  done
+fi
 t_end=$(date +%s)
 
 {
@@ -254,8 +284,9 @@ t_end=$(date +%s)
   echo "hsmtls bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $repeats repeat(s), $(( t_end - t_start )) s; servers: ${active[*]}"
   machine
   echo "load generator: hsmtls bench load (JSSE client, SSLEngine, virtual threads); same for every server"
+  [ "$quick" = 1 ] && echo "--quick: servers warmed with only $warmup handshakes and runs of $dur: a smoke test, not figures to quote"
   echo
   bench table --share hs13-ec=token-ecdsa,hs12-ecdhe-rsa=token-rsa-pss,hs12-rsa-kx=token-rsa-decrypt "$results"
   echo
-  echo "BENCH lines: $results; logs: $dir/logs"
+  echo "BENCH lines: $results; logs and the command of every run: $dir/logs"
 }

@@ -50,8 +50,8 @@ public final class LoadGenerator {
     public LoadResult run() throws IOException, GeneralSecurityException, InterruptedException {
         ctx = spec.client().context();
         return switch (spec.mode()) {
-            case HANDSHAKE -> closedLoopRun(this::fullHandshake, false);
-            case RESUME -> closedLoopRun(this::resumedHandshake, true);
+            case HANDSHAKE -> closedLoopRun(this::fullHandshake);
+            case RESUME -> closedLoopRun(this::resumedHandshake);
             case BULK -> bulkRun();
             case LATENCY -> latencyRun();
             case IDLE -> idleRun();
@@ -66,22 +66,31 @@ public final class LoadGenerator {
     }
 
     private long fullHandshake(Phase phase) throws IOException {
-        long t0 = System.nanoTime();
-        TlsConnection c = TlsConnection.open(spec.client().target(), spec.client().engine(ctx, false), timeout());
-        phase.latency(System.nanoTime() - t0);
-        c.closeGracefully();
-        return 0;
+        return handshake(phase, false);
     }
 
-    private final Set<ByteBuffer> seenSessions = ConcurrentHashMap.newKeySet();
-
     private long resumedHandshake(Phase phase) throws IOException {
+        return handshake(phase, true);
+    }
+
+    /** Session IDs seen so far (bounded), to count resumed handshakes in both modes. */
+    private final Set<ByteBuffer> seenSessions = ConcurrentHashMap.newKeySet();
+    private static final int MAX_SEEN_SESSIONS = 200_000;
+
+    private long handshake(Phase phase, boolean resumable) throws IOException {
         long t0 = System.nanoTime();
-        TlsConnection c = TlsConnection.open(spec.client().target(), spec.client().engine(ctx, true), timeout());
+        TlsConnection c = TlsConnection.open(spec.client().target(), spec.client().engine(ctx, resumable), timeout());
         phase.latency(System.nanoTime() - t0);
-        // A server gives a full handshake a new session ID; one seen before means resumed.
-        if (!seenSessions.add(ByteBuffer.wrap(c.session().getId()))) {
-            phase.resumed.increment();
+        // A server gives a full handshake a new session ID; one seen before means resumed. In
+        // full-handshake mode this proves the run really had no resumption.
+        byte[] id = c.session().getId();
+        if (id.length > 0) {
+            ByteBuffer key = ByteBuffer.wrap(id);
+            if (seenSessions.contains(key)) {
+                phase.resumed.increment();
+            } else if (seenSessions.size() < MAX_SEEN_SESSIONS) {
+                seenSessions.add(key);
+            }
         }
         c.closeGracefully();
         return 0;
@@ -131,17 +140,14 @@ public final class LoadGenerator {
 
     // ---- runs ---------------------------------------------------------------------------
 
-    private LoadResult closedLoopRun(ConnectionTask task, boolean resumption)
-            throws InterruptedException {
+    private LoadResult closedLoopRun(ConnectionTask task) throws InterruptedException {
         warmUp(task);
         Measured m = measure(() -> closedLoop(task, spec.maxCount(), spec.duration()));
         Map<String, Double> f = common(m);
         f.put("hs_per_s", m.phase.ok.sum() / m.seconds);
         perCpu(f, "hs_per_cpu_s", m.phase.ok.sum(), m);
         latencies(f, m.phase);
-        if (resumption) {
-            f.put("resumed_share", m.phase.ok.sum() == 0 ? 0 : (double) m.phase.resumed.sum() / m.phase.ok.sum());
-        }
+        f.put("resumed_share", m.phase.ok.sum() == 0 ? 0 : (double) m.phase.resumed.sum() / m.phase.ok.sum());
         return new LoadResult(f);
     }
 

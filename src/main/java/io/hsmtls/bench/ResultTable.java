@@ -15,7 +15,7 @@ import java.util.Set;
 public final class ResultTable {
     /** Figures worth a row, in row order; the others stay in the raw lines. */
     static final List<String> HEADLINE = List.of("hs_per_s", "hs_per_cpu_s", "share_of_token", "resumed_share",
-            "p50_ms", "p99_ms", "mb_per_s", "mb_per_cpu_s", "kib_per_conn", "connections", "ops_per_s",
+            "p50_ms", "p99_ms", "mb_per_s", "mb_per_cpu_s", "kib_per_conn", "rss_after_kib", "connections", "ops_per_s",
             "ops_per_cpu_s", "errors", "failed");
 
     /** scenario → figure → server → values of each repeat. */
@@ -93,16 +93,43 @@ public final class ResultTable {
         values.get(scenario).put("share_of_token", share);
     }
 
-    /** min / median / max (repeats) for each headline figure. */
+    /**
+     * Rows that describe the machine and the token rather than a server under test ({@code
+     * server=machine}, {@code server=token}) go in a table of their own, so the server table stays
+     * narrow.
+     */
+    static final Set<String> REFERENCE = Set.of("machine", "token");
+
+    /** min / median / max (repeats) for each headline figure: the limits first, then the servers. */
     public String render() {
-        List<String> cols = new ArrayList<>(servers);
+        List<String> refCols = servers.stream().filter(REFERENCE::contains).toList();
+        List<String> serverCols = servers.stream().filter(s -> !REFERENCE.contains(s)).toList();
+        List<String> refScenarios = new ArrayList<>();
+        List<String> serverScenarios = new ArrayList<>();
+        for (var sc : values.entrySet()) {
+            boolean onlyReference = sc.getValue().values().stream().flatMap(m -> m.keySet().stream())
+                    .allMatch(REFERENCE::contains);
+            (onlyReference ? refScenarios : serverScenarios).add(sc.getKey());
+        }
+        StringBuilder b = new StringBuilder();
+        if (!refScenarios.isEmpty()) {
+            b.append(render(refScenarios, refCols)).append('\n');
+        }
+        if (!serverScenarios.isEmpty()) {
+            b.append(render(serverScenarios, serverCols));
+        }
+        return b.toString();
+    }
+
+    private String render(List<String> scenarios, List<String> cols) {
         List<String[]> rows = new ArrayList<>();
         rows.add(header(cols));
-        for (var sc : values.entrySet()) {
+        for (var sc : values.entrySet().stream().filter(e -> scenarios.contains(e.getKey())).toList()) {
             for (String figure : HEADLINE) {
                 Map<String, List<Double>> byServer = sc.getValue().get(figure);
-                if (byServer == null) {
-                    continue;
+                if (byServer == null || figure.equals("errors") && byServer.values().stream()
+                        .flatMap(List::stream).allMatch(v -> v == 0)) {
+                    continue; // an errors row only when some run had errors
                 }
                 String[] row = new String[cols.size() + 2];
                 row[0] = sc.getKey();

@@ -180,20 +180,6 @@ final class TlsConnection implements AutoCloseable {
         return appIn.position();
     }
 
-    /** Reads into dst (heap) as much as one record holds; -1 at the end. */
-    int read(byte[] dst) throws IOException {
-        long n = readDiscard();
-        if (n <= 0) {
-            return (int) n;
-        }
-        if (n > dst.length) {
-            throw new IllegalArgumentException("record larger than the read buffer: " + n + " > " + dst.length);
-        }
-        appIn.flip();
-        appIn.get(dst, 0, (int) n);
-        return (int) n;
-    }
-
     private void runTasks(SSLEngineResult r) {
         if (r.getHandshakeStatus() == HandshakeStatus.NEED_TASK) {
             Runnable t;
