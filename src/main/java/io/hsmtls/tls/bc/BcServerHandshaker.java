@@ -39,9 +39,25 @@ public final class BcServerHandshaker implements ServerHandshaker {
     private final JcaTlsCrypto crypto;
     private final SessionCache<TlsSession> cache;
 
-    /** With {@link FastTlsCrypto}: Bouncy Castle's curve code for the key exchange, the JDK for the rest. */
+    /**
+     * With {@link FastTlsCrypto}: Bouncy Castle's curve code for the key exchange, the JDK for the
+     * rest. The JVM property {@code -Dhsmtls.crypto=jdk} selects the stock {@code JcaTlsCrypto}
+     * instead (JDK key exchange too): for before/after measurements, and a way out should a curve
+     * implementation ever need to be swapped without a release.
+     */
     public BcServerHandshaker(ServerSettings settings) {
-        this(settings, FastTlsCrypto.create());
+        this(settings, defaultCrypto());
+    }
+
+    static JcaTlsCrypto defaultCrypto() {
+        String choice = System.getProperty("hsmtls.crypto", "fast");
+        return switch (choice) {
+            case "fast" -> FastTlsCrypto.create();
+            case "jdk" -> new org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider()
+                    .create(new java.security.SecureRandom());
+            default -> throw new IllegalArgumentException("-Dhsmtls.crypto=" + choice
+                    + ": unknown; use 'fast' (the default) or 'jdk'");
+        };
     }
 
     /**
