@@ -92,11 +92,17 @@ public final class BcServerHandshaker implements ServerHandshaker {
             closeQuietly(socket);
         }, settings.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
         TlsServerProtocol protocol;
+        HandshakeStreams streams = null;
         try {
-            protocol = new TlsServerProtocol(keepOpen(socket.getInputStream()), halfCloseOnly(socket));
+            streams = new HandshakeStreams(socket);
+            protocol = new TlsServerProtocol(streams.in, streams.out);
             protocol.accept(server);
+            streams.handshakeDone();
         } catch (IOException | RuntimeException e) {
             deadline.cancel(false);
+            if (streams != null) {
+                streams.sendPendingQuietly();
+            }
             if (timedOut.get()) {
                 closeQuietly(socket);
             } else {
@@ -158,48 +164,6 @@ public final class BcServerHandshaker implements ServerHandshaker {
                 closeQuietly(socket);
             }
         }
-    }
-
-    /**
-     * Bouncy Castle closes its streams after a fatal alert, which would close the socket at once
-     * and, with client data still unread, reset the connection before the client reads the alert.
-     * So its input close does nothing and its output close only half-closes; we close the socket.
-     */
-    private static InputStream keepOpen(InputStream in) {
-        return new java.io.FilterInputStream(in) {
-            @Override
-            public void close() {
-                // the socket's owner closes it
-            }
-        };
-    }
-
-    private static OutputStream halfCloseOnly(Socket socket) throws IOException {
-        OutputStream raw = socket.getOutputStream();
-        return new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                raw.write(b);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                raw.write(b, off, len);
-            }
-
-            @Override
-            public void flush() throws IOException {
-                raw.flush();
-            }
-
-            @Override
-            public void close() throws IOException {
-                if (!socket.isClosed() && !socket.isOutputShutdown()) {
-                    raw.flush();
-                    socket.shutdownOutput();
-                }
-            }
-        };
     }
 
     /**
