@@ -5,19 +5,32 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Copies bytes both ways between two endpoints at once, one virtual thread per direction, with
- * blocking I/O. End of stream in one direction is passed on as a half-close of the other side's
- * output, so request/response protocols that half-close keep working; the pump ends when both
+ * Copies bytes both ways between two endpoints at once, the caller's thread one way and a
+ * virtual thread the other, with blocking I/O. End of stream in one direction is passed on as a
+ * half-close of the other side's output, so request/response protocols that half-close keep
+ * working; the pump ends when both
  * directions have ended, or at the first error, or when neither direction moved for the idle
  * timeout — then both endpoints are closed.
  */
 public final class Pump {
-    private static final int BUFFER = 16 * 1024;
+    /** A full TLS record's worth: what bulk transfer reads at a time. */
+    static final int LARGE = 16 * 1024;
+    /**
+     * What a direction waits with. Most proxied connections sit idle most of the time, blocked in
+     * a read, and the buffer that read holds is their largest per-connection allocation (two
+     * 16 KiB buffers were ~30 of ~50 KiB live heap per idle connection). So a direction reads
+     * small until a read fills the buffer, switches to {@link #LARGE} while data streams, and goes
+     * back to small after a short read: an idle connection holds 2 × 1 KiB.
+     */
+    static final int SMALL = 1024;
 
     /**
      * What one pump did.
@@ -34,7 +47,15 @@ public final class Pump {
     }
 
     /**
-     * Runs until both directions end; closes both endpoints before returning.
+     * Watches idle timeouts for all pumps: one timer task per pump instead of a thread per pump
+     * waiting in a loop, so a proxied connection needs only its own thread and one more.
+     */
+    private static final ScheduledThreadPoolExecutor IDLE_TIMER = idleTimer();
+
+    /**
+     * Runs until both directions end; closes both endpoints before returning. The calling thread
+     * copies a to b itself and one virtual thread copies b to a: an idle proxied connection is two
+     * parked threads, not three.
      *
      * @param idleTimeout no data either way for this long ends the pump; zero or negative = never
      */
@@ -44,45 +65,89 @@ public final class Pump {
         AtomicLong bToA = new AtomicLong();
         AtomicReference<IOException> failure = new AtomicReference<>();
         AtomicBoolean ended = new AtomicBoolean();
-        Thread up = Thread.ofVirtual().name("pump-a-b").start(
-                () -> copy(a, b, aToB, lastActivity, failure, ended, a, b));
+        AtomicBoolean idle = new AtomicBoolean();
         Thread down = Thread.ofVirtual().name("pump-b-a").start(
                 () -> copy(b, a, bToA, lastActivity, failure, ended, a, b));
-        boolean idle = false;
+        IdleWatch watch = idleTimeout == null || idleTimeout.isZero() || idleTimeout.isNegative() ? null
+                : new IdleWatch(idleTimeout.toNanos(), lastActivity, idle, a, b);
         try {
-            if (idleTimeout == null || idleTimeout.isZero() || idleTimeout.isNegative()) {
-                up.join();
-                down.join();
-            } else {
-                long limit = idleTimeout.toNanos();
-                while (up.isAlive() || down.isAlive()) {
-                    long quiet = System.nanoTime() - lastActivity.get();
-                    if (quiet >= limit) {
-                        idle = true;
-                        closeQuietly(a);
-                        closeQuietly(b);
-                        up.join();
-                        down.join();
-                        break;
-                    }
-                    long waitMs = Math.max(1, (limit - quiet) / 1_000_000 + 1);
-                    Thread alive = up.isAlive() ? up : down;
-                    alive.join(waitMs);
-                }
-            }
+            copy(a, b, aToB, lastActivity, failure, ended, a, b);
+            down.join();
         } finally {
+            if (watch != null) {
+                watch.stop();
+            }
             closeQuietly(a);
             closeQuietly(b);
-            up.join();
             down.join();
         }
-        IOException f = idle ? null : failure.get();
-        return new Result(aToB.get(), bToA.get(), idle, Optional.ofNullable(f));
+        IOException f = idle.get() ? null : failure.get();
+        return new Result(aToB.get(), bToA.get(), idle.get(), Optional.ofNullable(f));
+    }
+
+    /** Closes both endpoints once neither direction has moved for the limit; re-arms itself otherwise. */
+    private static final class IdleWatch implements Runnable {
+        private final long limit;
+        private final AtomicLong lastActivity;
+        private final AtomicBoolean idle;
+        private final Endpoint a;
+        private final Endpoint b;
+        private ScheduledFuture<?> next;
+        private boolean stopped;
+
+        IdleWatch(long limit, AtomicLong lastActivity, AtomicBoolean idle, Endpoint a, Endpoint b) {
+            this.limit = limit;
+            this.lastActivity = lastActivity;
+            this.idle = idle;
+            this.a = a;
+            this.b = b;
+            arm(limit);
+        }
+
+        private synchronized void arm(long delayNanos) {
+            if (!stopped) {
+                next = IDLE_TIMER.schedule(this, delayNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+
+        @Override
+        public void run() {
+            long quiet = System.nanoTime() - lastActivity.get();
+            if (quiet < limit) {
+                arm(limit - quiet);
+                return;
+            }
+            synchronized (this) {
+                if (stopped) {
+                    return;
+                }
+                idle.set(true);
+            }
+            closeQuietly(a);
+            closeQuietly(b);
+        }
+
+        synchronized void stop() {
+            stopped = true;
+            if (next != null) {
+                next.cancel(false);
+            }
+        }
+    }
+
+    private static ScheduledThreadPoolExecutor idleTimer() {
+        ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "hsmtls-idle-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        ex.setRemoveOnCancelPolicy(true);
+        return ex;
     }
 
     private static void copy(Endpoint from, Endpoint to, AtomicLong count, AtomicLong lastActivity,
                              AtomicReference<IOException> failure, AtomicBoolean ended, Endpoint a, Endpoint b) {
-        byte[] buf = new byte[BUFFER];
+        byte[] buf = new byte[SMALL];
         try {
             InputStream in = from.in();
             OutputStream out = to.out();
@@ -95,6 +160,7 @@ public final class Pump {
                 out.flush();
                 count.addAndGet(n);
                 lastActivity.set(System.nanoTime());
+                buf = nextBuffer(buf, n);
             }
             ended.set(true);
             to.shutdownOutput();
@@ -107,6 +173,17 @@ public final class Pump {
             closeQuietly(a);
             closeQuietly(b);
         }
+    }
+
+    /** The buffer for the next read: large while reads fill what they get, small after a short one. */
+    static byte[] nextBuffer(byte[] buf, int lastRead) {
+        if (lastRead == buf.length && buf.length < LARGE) {
+            return new byte[LARGE];
+        }
+        if (lastRead < SMALL && buf.length > SMALL) {
+            return new byte[SMALL];
+        }
+        return buf;
     }
 
     static void closeQuietly(Endpoint e) {

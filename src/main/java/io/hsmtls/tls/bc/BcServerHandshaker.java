@@ -14,7 +14,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -43,14 +42,29 @@ public final class BcServerHandshaker implements ServerHandshaker {
     private final SessionCache<TlsSession> cache;
     private final KeyUseListener keyUses;
 
+    /**
+     * With {@link FastTlsCrypto}: Bouncy Castle's curve code for the key exchange, the JDK for the
+     * rest. The JVM property {@code -Dhsmtls.crypto=jdk} selects the stock {@code JcaTlsCrypto}
+     * instead (JDK key exchange too): for before/after measurements, and a way out should a curve
+     * implementation ever need to be swapped without a release.
+     */
     public BcServerHandshaker(ServerSettings settings) {
         this(settings, (KeyUseListener) null);
     }
 
     /** With the default crypto and a listener told about every private-key operation (null for none). */
     public BcServerHandshaker(ServerSettings settings, KeyUseListener keyUses) {
-        // JDK providers that can also verify RSA-PSS client signatures (see JdkTlsCrypto).
-        this(settings, new JdkTlsCrypto(new SecureRandom()), keyUses);
+        this(settings, defaultCrypto(), keyUses);
+    }
+
+    static JcaTlsCrypto defaultCrypto() {
+        String choice = System.getProperty("hsmtls.crypto", "fast");
+        return switch (choice) {
+            case "fast" -> FastTlsCrypto.create();
+            case "jdk" -> new JdkTlsCrypto(new java.security.SecureRandom());
+            default -> throw new IllegalArgumentException("-Dhsmtls.crypto=" + choice
+                    + ": unknown; use 'fast' (the default) or 'jdk'");
+        };
     }
 
     /**
@@ -100,11 +114,17 @@ public final class BcServerHandshaker implements ServerHandshaker {
             closeQuietly(socket);
         }, settings.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
         TlsServerProtocol protocol;
+        HandshakeStreams streams = null;
         try {
-            protocol = new TlsServerProtocol(keepOpen(socket.getInputStream()), halfCloseOnly(socket));
+            streams = new HandshakeStreams(socket);
+            protocol = new TlsServerProtocol(streams.in, streams.out);
             protocol.accept(server);
+            streams.handshakeDone();
         } catch (IOException | RuntimeException e) {
             deadline.cancel(false);
+            if (streams != null) {
+                streams.sendPendingQuietly();
+            }
             if (timedOut.get()) {
                 closeQuietly(socket);
             } else {
@@ -166,48 +186,6 @@ public final class BcServerHandshaker implements ServerHandshaker {
                 closeQuietly(socket);
             }
         }
-    }
-
-    /**
-     * Bouncy Castle closes its streams after a fatal alert, which would close the socket at once
-     * and, with client data still unread, reset the connection before the client reads the alert.
-     * So its input close does nothing and its output close only half-closes; we close the socket.
-     */
-    private static InputStream keepOpen(InputStream in) {
-        return new java.io.FilterInputStream(in) {
-            @Override
-            public void close() {
-                // the socket's owner closes it
-            }
-        };
-    }
-
-    private static OutputStream halfCloseOnly(Socket socket) throws IOException {
-        OutputStream raw = socket.getOutputStream();
-        return new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                raw.write(b);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                raw.write(b, off, len);
-            }
-
-            @Override
-            public void flush() throws IOException {
-                raw.flush();
-            }
-
-            @Override
-            public void close() throws IOException {
-                if (!socket.isClosed() && !socket.isOutputShutdown()) {
-                    raw.flush();
-                    socket.shutdownOutput();
-                }
-            }
-        };
     }
 
     /**

@@ -24,6 +24,10 @@ public class JdkTlsCrypto extends JcaTlsCrypto {
         super(new DefaultJcaJceHelper(), random, random);
     }
 
+    protected JdkTlsCrypto(org.bouncycastle.jcajce.util.JcaJceHelper helper, SecureRandom keys, SecureRandom nonces) {
+        super(helper, keys, nonces);
+    }
+
     @Override
     protected Tls13Verifier createTls13Verifier(String algorithmName, AlgorithmParameterSpec parameter,
                                                 PublicKey publicKey) throws IOException {

@@ -1,7 +1,7 @@
 package io.hsmtls.tls.bc.client;
 
 import io.hsmtls.tls.TokenTimer;
-import io.hsmtls.tls.bc.JdkTlsCrypto;
+import io.hsmtls.tls.bc.FastTlsCrypto;
 import io.hsmtls.tls.client.ClientSettings;
 import io.hsmtls.tls.client.HandshakeRecorder;
 import io.hsmtls.tls.client.ServerCertificateException;
@@ -22,8 +22,8 @@ import org.bouncycastle.tls.crypto.TlsCrypto;
  * is JcaTlsCrypto (JDK AES-GCM); the private-key operation goes to the token.
  */
 public final class TlsClientConnection implements AutoCloseable {
-    /** JDK providers throughout (records through SunJCE AES-GCM), with RSA-PSS verification fixed. */
-    private static final TlsCrypto CRYPTO = new JdkTlsCrypto(new SecureRandom());
+    /** Bouncy Castle's curve code for the key exchange, the JDK for records and the key schedule. */
+    private static final TlsCrypto CRYPTO = FastTlsCrypto.create();
 
     private final Socket socket;
     private final TlsClientProtocol protocol;
