@@ -2,7 +2,8 @@
 # The hsmtls demo, start to finish, on a fresh SoftHSM2 token:
 #   1. create a token, 2. generate an EC P-256 key ON the token, 3. make a CSR and a self-signed
 #   certificate signed by the token, 4. list what is on the token, 5. serve TLS with that key in
-#   front of a small web server, 6. fetch a page through it with curl and show the handshake.
+#   front of a small web server, 6. fetch a page through it with curl, 7. probe the handshake
+#   step by step with hsmtls's own client.
 # Ends by itself and stops everything it started. Work files go to ${DEMO_DIR:-./demo-work}.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -69,6 +70,8 @@ curl -sS -v --tlsv1.2 --tls-max 1.2 --cacert "$work/server.pem" https://localhos
   | grep -E '^\* (SSL connection|Server certificate|  subject|ALPN|TLSv)' || true
 echo | openssl s_client -connect 127.0.0.1:8443 -servername localhost -CAfile "$work/server.pem" -brief 2>&1 \
   | grep -E 'Protocol|Ciphersuite|Peer certificate|Signature type|Verification' || true
+step "7. hsmtls probe: the same handshake explained step by step by hsmtls's own client"
+"$hsmtls" probe 127.0.0.1:8443 --server-name localhost --trust "$work/server.pem"
 sleep 0.5
 step "The server's log (one line per connection; token time is the key's signature on the token)"
 cat "$work/serve.log"

@@ -105,9 +105,27 @@ public final class ChainValidator {
             path.remove(path.size() - 1);
         }
         X509Certificate leaf = path.get(0);
+        if (path.size() == 1 && anchorCerts.contains(leaf) && leaf.getBasicConstraints() < 0) {
+            // A pinned end-entity certificate (e.g. a self-signed server certificate given as the
+            // trust file, as curl --cacert and openssl -CAfile accept): trusted as itself, so only
+            // its dates and usage remain to check.
+            try {
+                leaf.checkValidity(Date.from(clock.instant()));
+            } catch (CertificateExpiredException e) {
+                throw new CertificateRejectedException(CertificateRejectedException.Reason.EXPIRED, leaf,
+                        purpose.display + " chain rejected: certificate 0 (" + describe(leaf) + ") expired on "
+                                + leaf.getNotAfter().toInstant(), e);
+            } catch (CertificateNotYetValidException e) {
+                throw new CertificateRejectedException(CertificateRejectedException.Reason.NOT_YET_VALID, leaf,
+                        purpose.display + " chain rejected: certificate 0 (" + describe(leaf) + ") not valid before "
+                                + leaf.getNotBefore().toInstant(), e);
+            }
+            checkLeafUsage(leaf);
+            return;
+        }
         if (path.size() == 1 && anchorCerts.contains(leaf)) {
             throw new CertificateRejectedException(CertificateRejectedException.Reason.BAD_USAGE, leaf,
-                    "certificate 0 (" + describe(leaf) + ") is itself a trust anchor, not an end-entity certificate",
+                    "certificate 0 (" + describe(leaf) + ") is a CA certificate and itself a trust anchor, not an end-entity certificate",
                     null);
         }
         try {

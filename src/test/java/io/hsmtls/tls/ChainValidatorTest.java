@@ -53,6 +53,29 @@ class ChainValidatorTest {
     }
 
     @Test
+    void pinnedEndEntityCertificate_isTrustedAsItself_butStillDatedAndUsageChecked() throws Exception {
+        TestPki.Held pinned = ROOT.leaf("CN=pinned").serverAuth().generate();
+        new ChainValidator(List.of(pinned.certificate()), ChainValidator.Purpose.SERVER_AUTH)
+                .validate(List.of(pinned.certificate()));
+        var wrongPurpose = assertThrows(CertificateRejectedException.class,
+                () -> new ChainValidator(List.of(pinned.certificate()), ChainValidator.Purpose.CLIENT_AUTH)
+                        .validate(List.of(pinned.certificate())));
+        assertEquals(CertificateRejectedException.Reason.BAD_USAGE, wrongPurpose.reason());
+        TestPki.Held old = ROOT.leaf("CN=old-pinned").serverAuth().expired().generate();
+        var expired = assertThrows(CertificateRejectedException.class,
+                () -> new ChainValidator(List.of(old.certificate()), ChainValidator.Purpose.SERVER_AUTH)
+                        .validate(List.of(old.certificate())));
+        assertEquals(CertificateRejectedException.Reason.EXPIRED, expired.reason());
+    }
+
+    @Test
+    void caCertificatePresentedAsLeaf_rejected() {
+        var e = assertThrows(CertificateRejectedException.class, () -> CLIENTS.validate(List.of(ROOT.certificate())));
+        assertEquals(CertificateRejectedException.Reason.BAD_USAGE, e.reason());
+        assertTrue(e.getMessage().contains("is a CA certificate and itself a trust anchor"), e.getMessage());
+    }
+
+    @Test
     void emptyChain_rejected() {
         var e = assertThrows(CertificateRejectedException.class, () -> CLIENTS.validate(List.of()));
         assertEquals(CertificateRejectedException.Reason.EMPTY, e.reason());
