@@ -120,13 +120,29 @@ final class Slots {
     }
 
     static Set<String> flagNames(long flags) {
+        return flagNames(flags, PKCS11Constants.Category.CKF_TOKEN);
+    }
+
+    /**
+     * The CKF_ names of the set bits; bits the standard does not name are gathered into one
+     * {@code CKF_OTHER_0x…} entry (some modules, SoftHSM among them, leave stray high bits set).
+     */
+    static Set<String> flagNames(long flags, PKCS11Constants.Category category) {
         Set<String> names = new LinkedHashSet<>();
-        for (int bit = 0; bit < 63; bit++) {
+        long unknown = 0;
+        for (int bit = 0; bit < 64; bit++) {
             long f = 1L << bit;
             if ((flags & f) != 0) {
-                String n = PKCS11Constants.codeToName(PKCS11Constants.Category.CKF_TOKEN, f);
-                names.add(n == null || n.isEmpty() ? "CKF_0x" + Long.toHexString(f) : n);
+                String n = PKCS11Constants.codeToName(category, f);
+                if (n == null || n.isEmpty() || n.startsWith("unknown") || n.regionMatches(true, 0, "CKF_0x", 0, 6)) {
+                    unknown |= f;
+                } else {
+                    names.add(n);
+                }
             }
+        }
+        if (unknown != 0) {
+            names.add("CKF_OTHER_0x" + Long.toHexString(unknown));
         }
         return names;
     }
@@ -137,14 +153,7 @@ final class Slots {
             List<MechanismInfo> out = new ArrayList<>(codes.length);
             for (long code : codes) {
                 var ci = m.raw().C_GetMechanismInfo(slotId, code);
-                Set<String> flags = new LinkedHashSet<>();
-                for (int bit = 0; bit < 63; bit++) {
-                    long f = 1L << bit;
-                    if ((ci.flags & f) != 0) {
-                        String n = PKCS11Constants.codeToName(PKCS11Constants.Category.CKF_MECHANISM, f);
-                        flags.add(n == null || n.isEmpty() ? "CKF_0x" + Long.toHexString(f) : n);
-                    }
-                }
+                Set<String> flags = flagNames(ci.flags, PKCS11Constants.Category.CKF_MECHANISM);
                 out.add(new MechanismInfo(mechanismName(code), code, ci.ulMinKeySize, ci.ulMaxKeySize, flags));
             }
             return List.copyOf(out);
