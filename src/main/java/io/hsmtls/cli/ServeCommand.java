@@ -301,12 +301,24 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
     }
 
     private static int shutdown(List<ProxyServer> proxies, Duration drain) {
-        // Stop every listener accepting first, then drain them side by side.
-        List<java.util.concurrent.CompletableFuture<Integer>> cuts = proxies.stream()
-                .map(px -> java.util.concurrent.CompletableFuture.supplyAsync(() -> px.shutdown(drain),
-                        java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()))
-                .toList();
-        return cuts.stream().mapToInt(java.util.concurrent.CompletableFuture::join).sum();
+        // Drain the listeners side by side, one virtual thread each, on one executor that is closed after.
+        try (var drains = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            List<java.util.concurrent.Future<Integer>> cuts = proxies.stream()
+                    .map(px -> drains.submit(() -> px.shutdown(drain)))
+                    .toList();
+            int cut = 0;
+            for (var f : cuts) {
+                try {
+                    cut += f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new IllegalStateException("draining a listener failed: " + e.getCause(), e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return cut;
+                }
+            }
+            return cut;
+        }
     }
 
     /** Checks one listener's keys and certificates and builds its proxy; the returned step starts it. */

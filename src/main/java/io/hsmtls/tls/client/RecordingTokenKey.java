@@ -49,22 +49,19 @@ public final class RecordingTokenKey implements TokenKey {
 
     @Override
     public byte[] sign(SignatureScheme scheme, byte[] message) {
-        long start = System.nanoTime();
-        try {
-            byte[] s = key.sign(scheme, message);
-            recorder.tokenOperation(describe(), scheme, System.nanoTime() - start, null);
-            return s;
-        } catch (TokenException e) {
-            recorder.tokenOperation(describe(), scheme, System.nanoTime() - start, e.getMessage());
-            throw e;
-        }
+        return recorded(scheme, () -> key.sign(scheme, message));
     }
 
     @Override
     public byte[] signDigest(SignatureScheme scheme, byte[] digest) {
+        return recorded(scheme, () -> key.signDigest(scheme, digest));
+    }
+
+    /** Runs one token signature and tells the recorder its scheme, time and outcome. */
+    private byte[] recorded(SignatureScheme scheme, java.util.function.Supplier<byte[]> signature) {
         long start = System.nanoTime();
         try {
-            byte[] s = key.signDigest(scheme, digest);
+            byte[] s = signature.get();
             recorder.tokenOperation(describe(), scheme, System.nanoTime() - start, null);
             return s;
         } catch (TokenException e) {
