@@ -103,6 +103,8 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
     @Option(names = "--drain-timeout", defaultValue = "30", paramLabel = "SECONDS",
             description = "on SIGTERM, let open connections finish for this long (default: ${DEFAULT-VALUE})")
     double drainTimeout;
+    /** The connection log writer (lines of many connections per write); made when serving starts. */
+    private volatile io.hsmtls.observe.LineLog connectionLog;
 
     @Option(names = "--proxy-protocol", description = "send a PROXY protocol v2 header to the backend with the "
             + "client address, SNI, TLS version/cipher and client certificate subject and SHA-256 fingerprint")
@@ -208,6 +210,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
         AuditLog audit = null;
         Metrics metricsServer = metricsAt.isPresent() ? new Metrics() : null;
         Reloader reloader = null;
+        connectionLog = new io.hsmtls.observe.LineLog(io.err(), "hsmtls-connection-log");
         try {
             if (auditFile.isPresent()) {
                 audit = openAudit(io, auditFile.get());
@@ -248,6 +251,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                 stop.countDown();
                 try {
                     int cut = shutdown(proxies, drain);
+                    closeConnectionLog();
                     io.err().println("hsmtls: stopped on signal" + (cut > 0 ? " (" + cut
                             + " connections cut at the drain deadline)" : ""));
                     io.err().flush();
@@ -267,10 +271,12 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                 drained.await();
             } else {
                 int cut = shutdown(proxies, drain);
+                closeConnectionLog();
                 io.err().println("hsmtls: stopped" + (cut > 0 ? " (" + cut + " connections cut at the drain deadline)" : ""));
             }
             return Main.OK;
         } finally {
+            closeConnectionLog();
             if (reloader != null) {
                 reloader.close();
             }
@@ -283,6 +289,13 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             if (audit != null) {
                 audit.close();
             }
+        }
+    }
+
+    private void closeConnectionLog() {
+        io.hsmtls.observe.LineLog log = connectionLog;
+        if (log != null) {
+            log.close();
         }
     }
 
@@ -342,12 +355,9 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                     if (metricsServer != null && r.handshake().isPresent()) {
                         metricsServer.connectionClosed(listener.name(), r.clientToBackend(), r.backendToClient());
                     }
-                    // Straight to stderr, not java.util.logging: JUL resets its handlers in its own
-                    // shutdown hook, which would lose the lines of connections drained on SIGTERM.
-                    synchronized (io.err()) {
-                        io.err().println(prefix + r.line());
-                        io.err().flush();
-                    }
+                    // To stderr, not java.util.logging: JUL resets its handlers in its own shutdown
+                    // hook, which would lose the lines of connections drained on SIGTERM.
+                    connectionLog.append(prefix + r.line());
                 });
         proxy.withProxyProtocol(c.proxyProtocol());
         if (metricsServer != null) {

@@ -64,6 +64,7 @@ public enum CipherSuite {
 
     /** The IANA name, or hex for a suite outside this set. */
     public static String nameOf(int code) {
-        return ofCode(code).map(Enum::name).orElse(String.format("0x%04X", code));
+        // orElseGet: the hex string is built only for an unknown suite, not on every handshake.
+        return ofCode(code).map(Enum::name).orElseGet(() -> String.format("0x%04X", code));
     }
 }

@@ -41,6 +41,7 @@ public final class BcServerHandshaker implements ServerHandshaker {
     private final JcaTlsCrypto crypto;
     private final SessionCache<TlsSession> cache;
     private final KeyUseListener keyUses;
+    private final PreparedServer prepared;
 
     /**
      * With {@link FastTlsCrypto}: Bouncy Castle's curve code for the key exchange, the JDK for the
@@ -84,6 +85,7 @@ public final class BcServerHandshaker implements ServerHandshaker {
         this.settings = settings;
         this.crypto = crypto;
         this.keyUses = keyUses;
+        this.prepared = new PreparedServer(crypto, settings);
         this.cache = settings.sessionCacheSize() > 0 && settings.profile().allows(TlsVersion.TLS_1_2)
                 ? new SessionCache<>(settings.sessionCacheSize(), settings.sessionLifetime()) : null;
     }
@@ -107,7 +109,7 @@ public final class BcServerHandshaker implements ServerHandshaker {
     public TlsConnection handshake(Socket socket, long connectionId) throws HandshakeFailedException {
         long start = System.nanoTime();
         HsmTlsServer server = new HsmTlsServer(crypto, settings, cache, TokenTimer.server(keyUses, connectionId,
-                socket.getRemoteSocketAddress() instanceof java.net.InetSocketAddress a ? a : null));
+                socket.getRemoteSocketAddress() instanceof java.net.InetSocketAddress a ? a : null), prepared);
         AtomicBoolean timedOut = new AtomicBoolean();
         ScheduledFuture<?> deadline = WATCHDOG.schedule(() -> {
             timedOut.set(true);

@@ -13,7 +13,6 @@ import org.bouncycastle.crypto.params.ECDomainParameters;
 import org.bouncycastle.crypto.params.ECKeyGenerationParameters;
 import org.bouncycastle.crypto.params.ECPrivateKeyParameters;
 import org.bouncycastle.crypto.params.ECPublicKeyParameters;
-import org.bouncycastle.jcajce.util.DefaultJcaJceHelper;
 import org.bouncycastle.jcajce.util.JcaJceHelper;
 import org.bouncycastle.math.ec.rfc7748.X25519;
 import org.bouncycastle.math.ec.rfc7748.X448;
@@ -43,7 +42,7 @@ import org.bouncycastle.util.BigIntegers;
  * peer point) is {@code handshake_failure}, as in Bouncy Castle's own implementations.
  */
 public final class FastTlsCrypto extends JdkTlsCrypto {
-    private static final JcaJceHelper HELPER = new DefaultJcaJceHelper();
+    private static final JcaJceHelper HELPER = new PreparedJcaHelper();
 
     /** One DRBG for every connection's public nonces (randoms, session IDs); null = BC's per connection. */
     private final SecureRandom sharedNonces;

@@ -26,7 +26,6 @@ import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.tls.AlertLevel;
 import org.bouncycastle.tls.Certificate;
-import org.bouncycastle.tls.CertificateEntry;
 import org.bouncycastle.tls.CertificateRequest;
 import org.bouncycastle.tls.ClientCertificateType;
 import org.bouncycastle.tls.DefaultTlsServer;
@@ -64,6 +63,7 @@ final class HsmTlsServer extends DefaultTlsServer {
     private final ServerSettings settings;
     private final JcaTlsCrypto jca;
     private final SessionCache<TlsSession> cache;
+    private final PreparedServer prepared;
     final TokenTimer timer;
 
     Optional<String> sni = Optional.empty();
@@ -77,11 +77,13 @@ final class HsmTlsServer extends DefaultTlsServer {
     private io.hsmtls.tls.ServerCredentials selected;
 
     HsmTlsServer(JcaTlsCrypto crypto, ServerSettings settings, SessionCache<TlsSession> cache) {
-        this(crypto, settings, cache, new TokenTimer());
+        this(crypto, settings, cache, new TokenTimer(), new PreparedServer(crypto, settings));
     }
 
-    HsmTlsServer(JcaTlsCrypto crypto, ServerSettings settings, SessionCache<TlsSession> cache, TokenTimer timer) {
+    HsmTlsServer(JcaTlsCrypto crypto, ServerSettings settings, SessionCache<TlsSession> cache, TokenTimer timer,
+                 PreparedServer prepared) {
         super(crypto);
+        this.prepared = prepared;
         this.timer = timer;
         this.jca = crypto;
         this.settings = settings;
@@ -135,12 +137,7 @@ final class HsmTlsServer extends DefaultTlsServer {
     protected int[] getSupportedCipherSuites() {
         // Before the ClientHello: offer what any of the listener's keys can do; isSelectableCipherSuite
         // narrows it to the key SNI picked.
-        java.util.LinkedHashSet<CipherSuite> suites = new java.util.LinkedHashSet<>();
-        for (var c : settings.allCredentials()) {
-            suites.addAll(settings.profile().suites(c.algorithm()));
-        }
-        int[] codes = suites.stream().mapToInt(CipherSuite::code).toArray();
-        return TlsUtils.getSupportedCipherSuites(getCrypto(), codes);
+        return prepared.suites();
     }
 
     @Override
@@ -211,24 +208,8 @@ final class HsmTlsServer extends DefaultTlsServer {
                 + ", key " + key().uri() + " can do " + key().signatureSchemes());
     }
 
-    private Certificate certificate(boolean tls13) throws IOException {
-        List<X509Certificate> chain = selected.chain();
-        TlsCertificate[] certs = new TlsCertificate[chain.size()];
-        try {
-            for (int i = 0; i < certs.length; i++) {
-                certs[i] = getCrypto().createCertificate(chain.get(i).getEncoded());
-            }
-        } catch (java.security.cert.CertificateEncodingException e) {
-            throw new TlsFatalAlert(AlertDescription.internal_error, "encoding our certificate chain", e);
-        }
-        if (!tls13) {
-            return new Certificate(certs);
-        }
-        CertificateEntry[] entries = new CertificateEntry[certs.length];
-        for (int i = 0; i < certs.length; i++) {
-            entries[i] = new CertificateEntry(certs[i], null);
-        }
-        return new Certificate(TlsUtils.EMPTY_BYTES, entries);
+    private Certificate certificate(boolean tls13) {
+        return prepared.certificate(selected, tls13);
     }
 
     // ---- client certificates -------------------------------------------------------------
