@@ -153,6 +153,39 @@ public final class ProcStat {
         }
     }
 
+    /**
+     * CPU ticks of a JVM's JIT compiler threads ("C1 CompilerThre…", "C2 CompilerThre…" in
+     * /proc/PID/task/TID/stat), 0 for a process that has none (nginx). A compiler thread the JVM
+     * retires takes its ticks along, so this is a lower bound: enough to tell a JVM that is still
+     * compiling its hot path from one that has settled.
+     */
+    public long jitTicks(long pid) {
+        Path tasks = proc.resolve(Long.toString(pid)).resolve("task");
+        long ticks = 0;
+        try (Stream<Path> dirs = Files.list(tasks)) {
+            for (Path d : dirs.toList()) {
+                try {
+                    String line = Files.readString(d.resolve("stat"), StandardCharsets.UTF_8);
+                    if (isJitThread(line)) {
+                        Stat st = parseStat(line);
+                        ticks += st.utime() + st.stime();
+                    }
+                } catch (IOException e) {
+                    // the thread ended between the listing and the read
+                }
+            }
+        } catch (IOException e) {
+            return 0; // the process is gone or not ours to read: no JIT figure
+        }
+        return ticks;
+    }
+
+    static boolean isJitThread(String statLine) {
+        int open = statLine.indexOf('(');
+        return open >= 0 && (statLine.startsWith("C1 CompilerThre", open + 1)
+                || statLine.startsWith("C2 CompilerThre", open + 1));
+    }
+
     /** CPU seconds this JVM has used, from /proc/self/stat. */
     public double selfCpuSeconds() {
         try {

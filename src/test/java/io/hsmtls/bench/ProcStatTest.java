@@ -27,6 +27,23 @@ class ProcStatTest {
     }
 
     @Test
+    void jitTicks_sumsOnlyTheCompilerThreads(@TempDir Path proc) throws IOException {
+        Path tasks = proc.resolve("500/task");
+        String[][] threads = {{"501", "java", "40", "10"}, {"502", "C2 CompilerThre", "300", "20"},
+            {"503", "C1 CompilerThre", "50", "5"}, {"504", "ForkJoinPool-1-", "900", "90"}};
+        for (String[] t : threads) {
+            Files.createDirectories(tasks.resolve(t[0]));
+            Files.writeString(tasks.resolve(t[0]).resolve("stat"),
+                    statLine(Long.parseLong(t[0]), t[1], 1, Long.parseLong(t[2]), Long.parseLong(t[3])));
+        }
+        ProcStat ps = new ProcStat(proc, 100);
+        assertEquals(375, ps.jitTicks(500));
+        assertEquals(0, ps.jitTicks(999), "a process that is gone (or nginx, without compiler threads) has none");
+        assertTrue(ProcStat.isJitThread(statLine(1, "C2 CompilerThre", 1, 0, 0)));
+        assertTrue(!ProcStat.isJitThread(statLine(1, "C2 something (C1 CompilerThre)", 1, 0, 0)));
+    }
+
+    @Test
     void parseStat_truncatedLine_failsWithTheLine() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ProcStat.parseStat("12 (java) S 1 2 3"));
