@@ -1,124 +1,112 @@
 package io.hsmtls.observe;
 
 import java.io.PrintWriter;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Lines (the connection log) written by one thread, many at a time. Printing and flushing a
  * line per connection from the connection's own thread was a write system call per connection,
  * taken under the stream's lock by every connection thread in turn (about 4 % of a TLS 1.3
- * server handshake's CPU in a profile of {@code serve} under load). Here a connection hands its
- * line over and goes on; the writer takes everything queued, prints it and flushes once. Under
- * load that is one write for many lines, when quiet one per line as before. {@link #flush()}
- * waits until every line handed over so far is out; {@link #close()} flushes and stops, so a
- * drained server still prints every connection's line before it says it stopped.
+ * server handshake's CPU in a profile of {@code serve} under load). Here a connection puts its
+ * line on a lock-free queue and goes on, without waking anyone (a wake-up per line would be a
+ * futex call per connection, which is what this is here to save); the writer wakes every
+ * {@link #INTERVAL_MS} ms, prints all that is queued and flushes once. {@link #flush(long)}
+ * wakes it and waits until every line handed over so far is out; {@link #close()} flushes and
+ * stops, so a drained server still prints every connection's line before it says it stopped.
  */
 public final class LineLog implements AutoCloseable {
-    private static final String STOP = new String("stop"); // identity marker, never printed
+    /** How stale a line may get before it is written: a log reader will not notice 50 ms. */
+    static final long INTERVAL_MS = 50;
 
     private final PrintWriter out;
-    private final LinkedBlockingQueue<String> queue = new LinkedBlockingQueue<>();
+    private final ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicLong queued = new AtomicLong();
+    private final AtomicLong written = new AtomicLong();
     private final Thread writer;
-    private final Object progress = new Object();
-    private long queued;
-    private long written;
-    private boolean closed; // guarded by progress
+    private volatile boolean closed;
+    private volatile boolean stop;
 
     public LineLog(PrintWriter out, String threadName) {
         this.out = Objects.requireNonNull(out, "out");
         this.writer = Thread.ofPlatform().daemon(true).name(threadName).start(this::run);
     }
 
-    /** Hands a line over; printed soon, in order. After {@link #close()}, printed at once by the caller. */
+    /** Hands a line over; printed within {@link #INTERVAL_MS} ms, in order. After {@link #close()}, printed at once. */
     public void append(String line) {
-        synchronized (progress) {
-            if (!closed) {
-                queued++;
-                queue.add(line);
-                return;
+        if (closed) {
+            synchronized (out) {
+                out.println(line);
+                out.flush();
             }
+            return;
         }
-        synchronized (out) {
-            out.println(line);
-            out.flush();
+        queued.incrementAndGet();
+        queue.add(line);
+        if (closed) {
+            drain(); // close() ran meanwhile and may have drained before this line was in
         }
     }
 
     /** Waits (up to {@code timeoutMillis}) until every line handed over so far is printed. */
     public void flush(long timeoutMillis) {
+        long target = queued.get();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        synchronized (progress) {
-            long target = queued;
-            while (written < target && writer.isAlive()) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return;
-                }
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(progress, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
+        while (written.get() < target && writer.isAlive() && System.nanoTime() < deadline) {
+            LockSupport.unpark(writer);
+            LockSupport.parkNanos(200_000);
         }
     }
 
     private void run() {
-        List<String> batch = new ArrayList<>();
-        try {
-            while (true) {
-                String first = queue.take();
-                batch.add(first);
-                queue.drainTo(batch);
-                boolean stop = false;
-                int lines = 0;
-                synchronized (out) {
-                    for (String l : batch) {
-                        if (l == STOP) {
-                            stop = true;
-                            continue;
-                        }
-                        out.println(l);
-                        lines++;
-                    }
-                    out.flush();
-                }
-                synchronized (progress) {
-                    written += lines;
-                    progress.notifyAll();
-                }
-                batch.clear();
-                if (stop) {
-                    return;
-                }
+        while (true) {
+            boolean last = stop;
+            drain();
+            if (last) {
+                return;
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(INTERVAL_MS));
         }
     }
 
-    /** Prints what is queued (waiting up to 5 s) and stops the writer; later lines print directly. */
+    private void drain() {
+        if (queue.isEmpty()) {
+            return;
+        }
+        long n = 0;
+        synchronized (out) {
+            String l;
+            while ((l = queue.poll()) != null) {
+                out.println(l);
+                n++;
+            }
+            out.flush();
+        }
+        written.addAndGet(n);
+    }
+
+    /**
+     * Stops taking lines into the queue (later ones are printed by their caller), prints what is
+     * queued and stops the writer, waiting for it up to 5 s.
+     */
     @Override
     public void close() {
-        synchronized (progress) {
-            if (closed) {
-                return;
-            }
+        if (closed) {
+            return;
         }
-        flush(5_000);
-        synchronized (progress) {
-            closed = true;
-            queue.add(STOP);
-        }
+        closed = true;
+        // A line whose caller saw closed == false just before may still be added: the writer's
+        // last drain runs after stop is set, and join waits for it.
+        stop = true;
+        LockSupport.unpark(writer);
         try {
             writer.join(5_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        drain(); // anything added between the writer's last drain and now
     }
 }
