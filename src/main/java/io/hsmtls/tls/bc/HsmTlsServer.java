@@ -274,7 +274,7 @@ final class HsmTlsServer extends DefaultTlsServer {
             return null;
         }
         // SNI is known here: BC processes the ClientHello's extensions before asking.
-        var entry = cache.lookup(sessionID, sni, settings.policyKey(), settings.clientAuth());
+        var entry = cache.lookup(sessionID, sni, prepared.policyKey(), settings.clientAuth());
         if (entry.isEmpty()) {
             return null;
         }
@@ -297,7 +297,7 @@ final class HsmTlsServer extends DefaultTlsServer {
                 && !TlsUtils.isTLSv13(context)) {
             byte[] id = session.getSessionID();
             if (id != null && id.length > 0) {
-                cache.put(id, session, sni, settings.policyKey(), client);
+                cache.put(id, session, sni, prepared.policyKey(), client);
             }
         }
     }

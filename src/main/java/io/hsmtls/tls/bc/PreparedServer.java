@@ -19,19 +19,23 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
  * What every handshake of a listener would otherwise rebuild: the Certificate messages (TLS 1.2
  * and 1.3 shapes) of each credentials and the cipher suites offered. Parsing the chain into Bouncy
  * Castle's certificate objects was about 8 % of a TLS 1.3 server handshake's CPU in a profile of
- * {@code serve} (ASN.1 decoding of the same DER every time), the suite list another 1 %. Built
+ * {@code serve} (ASN.1 decoding of the same DER every time), the suite list another 1 %; the
+ * session cache's policy key hashed the client CAs on every handshake. Built
  * once per handshaker, so a reload (new chain) gets a new one; Bouncy Castle only reads these
  * objects, so connections share them.
  */
 final class PreparedServer {
     private final Map<ServerCredentials, Certificate[]> messages = new IdentityHashMap<>();
     private final int[] suites;
+    /** {@link ServerSettings#policyKey()}: hashes every client CA, so once here rather than twice a handshake. */
+    private final String policyKey;
 
     PreparedServer(JcaTlsCrypto crypto, ServerSettings settings) {
         LinkedHashSet<CipherSuite> offered = new LinkedHashSet<>();
         for (ServerCredentials c : settings.allCredentials()) {
             offered.addAll(settings.profile().suites(c.algorithm()));
         }
+        policyKey = settings.policyKey();
         suites = TlsUtils.getSupportedCipherSuites(crypto, offered.stream().mapToInt(CipherSuite::code).toArray());
         messages.put(settings.credentials(), build(crypto, settings.credentials().chain()));
         for (ServerCredentials c : settings.sniCredentials().values()) {
@@ -42,6 +46,10 @@ final class PreparedServer {
     /** The suites to offer before the ClientHello picks credentials (a copy: BC may keep it). */
     int[] suites() {
         return suites.clone();
+    }
+
+    String policyKey() {
+        return policyKey;
     }
 
     /** The Certificate message for {@code credentials}, in the shape of the negotiated version. */
