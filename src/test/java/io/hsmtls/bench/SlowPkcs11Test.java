@@ -33,7 +33,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class SlowPkcs11Test {
     static final int DELAY_MS = 5;
     static final int SESSIONS = 16;
-    static final int TOKEN_SESSIONS = Integer.getInteger("slowtest.sessions", SESSIONS);
 
     @RegisterExtension
     static SoftHsm hsm = new SoftHsm();
@@ -51,7 +50,7 @@ class SlowPkcs11Test {
     static void open() {
         shim = SlowPkcs11.build(hsm.workDir().resolve("slow-" + hsm.label()), DELAY_MS);
         token = IaikTokens.open(TokenOptions.of(Pkcs11Uri.parse(uri("ec")), null).withReadWrite(true)
-                .withMaxSessions(TOKEN_SESSIONS));
+                .withMaxSessions(SESSIONS));
         ec = token.generateKeyPair(KeyType.EC_P256, "ec", Optional.empty(), false);
         rsa = token.generateKeyPair(KeyType.RSA_2048, "rsa", Optional.empty(), false);
     }
