@@ -178,6 +178,9 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--share", split = ",",
                 description = "SCENARIO=TOKEN_SCENARIO: add handshakes per CPU-s as a share of the token's rate")
         List<String> shares = new ArrayList<>();
+        @Option(names = "--ratio", split = ",",
+                description = "SCENARIO=BASE_SCENARIO: add SCENARIO's handshakes/s (and per CPU-s) over BASE's, per server")
+        List<String> ratios = new ArrayList<>();
 
         @Override
         public Integer call() throws IOException {
@@ -197,6 +200,14 @@ public final class BenchCommand implements Runnable {
                             "--share '" + s + "': expected SCENARIO=TOKEN_SCENARIO");
                 }
                 t.addShareOfToken(p[0], p[1]);
+            }
+            for (String s : ratios) {
+                String[] p = s.split("=", 2);
+                if (p.length != 2) {
+                    throw new CommandLine.ParameterException(new CommandLine(this),
+                            "--ratio '" + s + "': expected SCENARIO=BASE_SCENARIO, e.g. slow-token=hs13-ec-echo");
+                }
+                t.addRatio(p[0], p[1]);
             }
             System.out.print(t.render());
             t.problems().forEach(p -> System.err.println("table: " + p));
