@@ -157,7 +157,7 @@ public final class ResultTable {
         for (var sc : values.entrySet().stream().filter(e -> scenarios.contains(e.getKey())).toList()) {
             for (String figure : HEADLINE) {
                 Map<String, List<Double>> byServer = sc.getValue().get(figure);
-                if (byServer == null || figure.equals("errors") && byServer.values().stream()
+                if (byServer == null || figure.endsWith("errors") && byServer.values().stream()
                         .flatMap(List::stream).allMatch(v -> v == 0)) {
                     continue; // an errors row only when some run had errors
                 }
