@@ -11,8 +11,14 @@
 #               and 10,000 connections (fewer if the open-files limit cannot hold them)
 #   --dir DIR   scratch directory (token, configs, logs, results.tsv); default target/bench-run
 #
-# Scenarios: hs13-ec hs12-ecdhe-rsa hs12-rsa-kx resume12 latency13-ec bulk13 idle. Runs are
-# interleaved (A B C A B C …). Per-CPU figures divide by the server's own CPU time read from
+# Scenarios: hs13-ec hs12-ecdhe-rsa hs12-rsa-kx resume12 latency13-ec bulk13 hs13-ec-echo slow-token
+# idle. Runs are interleaved (A B C A B C …).
+# hs13-ec-echo and slow-token are one pair under identical load (TLS 1.3 full handshakes from
+# 64 workers, SLOW_CONC to change, while 16 established connections echo 64 bytes 50 times a
+# second each): hs13-ec-echo on the plain SoftHSM key, slow-token on the same key through the
+# slow-pkcs11 test double (src/test/c, built here with cc), which adds SLOW_DELAY_MS (default 5) to
+# every sign and decrypt like a network HSM. The table shows slow-token's throughput as a ratio of
+# hs13-ec-echo's (ratio_hs_per_s) and both runs' echo latency (echo_p50_ms, echo_p99_ms). Per-CPU figures divide by the server's own CPU time read from
 # /proc (whole process tree), so they stay meaningful on a shared machine. Everything listens on
 # 127.0.0.1 and everything started here is stopped on exit.
 set -euo pipefail
@@ -20,12 +26,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
-usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 2; }
+has() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
+usage() { sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 2; }
 
 quick=0
 repeats=""
 servers="hsmtls,sunjsse,nginx"
-scenarios="hs13-ec,hs12-ecdhe-rsa,hs12-rsa-kx,resume12,latency13-ec,bulk13,idle"
+scenarios="hs13-ec,hs12-ecdhe-rsa,hs12-rsa-kx,resume12,latency13-ec,bulk13,hs13-ec-echo,slow-token,idle"
 dir="$top/target/bench-run"
 idle_counts=""
 while [ $# -gt 0 ]; do
@@ -44,9 +51,13 @@ done
 if [ "$quick" = 1 ]; then
   : "${repeats:=1}"; dur=1s; warmup=150; warmup_later=150; warmup_dur=10s; conc=8
   bulk_mb=8; bulk_conc=4; bulk_count=32; rate=100; idle_default="500"; hold=1s; token_dur=1s; speed_s=1
+  slow_conc=32; echo_conns=8; echo_rate=50
 else
   : "${repeats:=3}"; dur=10s; warmup=3000; warmup_later=1000; warmup_dur=60s; conc=16
   bulk_mb=64; bulk_conc=4; bulk_count=400; rate=200; idle_default="1000 10000"; hold=5s; token_dur=5s; speed_s=3
+  # Closed loop: a 5 ms sign adds 5 ms to each handshake, so the load needs more handshakes in
+  # flight than the token's 16 sessions for the token's latency to overlap with other work.
+  slow_conc=${SLOW_CONC:-64}; echo_conns=16; echo_rate=50
 fi
 : "${idle_counts:=$idle_default}"
 case "$repeats" in ''|*[!0-9]*) echo "bench: --repeats '$repeats' is not a number" >&2; exit 2 ;; esac
@@ -61,6 +72,9 @@ for e in /usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so /usr/lib/aarch64-linux-gn
          /usr/lib/x86_64-linux-gnu/engines-1.1/pkcs11.so; do
   [ -f "$e" ] && { engine=$e; break; }
 done
+
+slow_delay=${SLOW_DELAY_MS:-5}
+case "$slow_delay" in ''|*[!0-9]*) echo "bench: SLOW_DELAY_MS '$slow_delay' is not a whole number of ms" >&2; exit 2 ;; esac
 
 # Open files: each proxied connection holds two descriptors in the server (client + backend).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -82,6 +96,22 @@ results="$dir/results.tsv"
 export PKCS11_TEMP_DIR="$dir/native"
 mkdir -p "$PKCS11_TEMP_DIR"
 JOPTS=(--enable-native-access=ALL-UNNAMED)
+
+# The slow-token test double: forwards to SoftHSM, adds $slow_delay ms to each private-key call.
+# The real module and the delay are compiled in (nginx clears its workers' environment) and also
+# exported, for any process that reads them.
+shim=""
+if has "$scenarios" slow-token; then
+  if ! command -v cc >/dev/null || [ ! -f /usr/include/p11-kit-1/p11-kit/pkcs11.h ]; then
+    hsmtls_apt_install gcc libc6-dev libp11-kit-dev
+  fi
+  shim="$dir/slow/libslow-pkcs11.so"
+  mkdir -p "$dir/slow"
+  cc -O2 -Wall -shared -fPIC -I/usr/include/p11-kit-1 "-DSLOW_PKCS11_DEFAULT_MODULE=\"$module\"" \
+      "-DSLOW_PKCS11_DEFAULT_DELAY_MS=\"$slow_delay\"" -o "$shim" "$top/src/test/c/slow-pkcs11.c" -ldl -lpthread
+  export SLOW_PKCS11_MODULE="$module" SLOW_PKCS11_DELAY_MS="$slow_delay"
+  echo "bench: slow token double $shim (+$slow_delay ms per sign/decrypt, forwarding to $module)" >&2
+fi
 
 # ---- cleanup: stop exactly what this script started ------------------------------------------
 pids=()
@@ -119,7 +149,6 @@ wait_port() {
 }
 bench() { "$JAVA" "${JOPTS[@]}" -Xmx2g -cp "$jar" io.hsmtls.cli.BenchCommand "$@"; }
 hsmtls() { "$JAVA" "${JOPTS[@]}" -jar "$jar" "$@"; }
-has() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
 
 # ---- the token: EC P-256 and RSA-2048 keys with self-signed certificates on it ---------------
 echo "bench: token in $dir/hsm" >&2
@@ -129,6 +158,8 @@ pin_file="$dir/hsm/user.pin"
 q="?module-path=$module&pin-source=file:$pin_file"
 ec_uri="pkcs11:token=bench;object=ec$q"
 rsa_uri="pkcs11:token=bench;object=rsa$q"
+# The same EC key through the slow double: 16 sessions, as serve takes from SoftHSM's unlimited count.
+ec_slow_uri="pkcs11:token=bench;object=ec?module-path=$shim&pin-source=file:$pin_file"
 hsmtls key generate --key "$ec_uri" --type ec-p256 --id 01 >/dev/null
 hsmtls key generate --key "$rsa_uri" --type rsa-2048 --id 02 >/dev/null
 hsmtls cert self-sign --key "$ec_uri" --subject CN=localhost --san dns:localhost --san ip:127.0.0.1 --days 30 > "$dir/ec.pem"
@@ -147,37 +178,39 @@ backend=$(wait_line "$dir/logs/backend.log" '^listening ' $! backend | sed 's/^l
 declare -A addr pid
 start_hsmtls() { # key-name profile
   local log="$dir/logs/hsmtls-$1.log" uri
-  [ "$1" = ec ] && uri=$ec_uri || uri=$rsa_uri
+  case "$1" in ec) uri=$ec_uri ;; ec-slow) uri=$ec_slow_uri ;; *) uri=$rsa_uri ;; esac
   "$JAVA" "${JOPTS[@]}" ${HSMTLS_BENCH_JAVA_OPTS:-} -jar "$jar" serve --listen 127.0.0.1:0 --backend "$backend" \
       --key "$uri" --profile "$2" --max-connections 30000 --idle-timeout 900 > "$log" 2>&1 &
   pids+=($!); pid[hsmtls-$1]=$!
   addr[hsmtls-$1]=$(wait_line "$log" 'listening' $! "hsmtls serve ($1)" | sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p')
 }
-start_sunjsse() { # key-name
-  local log="$dir/logs/sunjsse-$1.log"
+start_sunjsse() { # key-name [instance-name library]
+  local name=${2:-$1} lib=${3:-$module}
+  local log="$dir/logs/sunjsse-$name.log"
   "$JAVA" ${HSMTLS_BENCH_JAVA_OPTS:-} -cp "$top/target/test-classes" io.hsmtls.bench.SunJsseBaselineServer \
-      --listen 127.0.0.1:0 --backend "$backend" --library "$module" --slot-index 0 --pin-file "$pin_file" \
+      --listen 127.0.0.1:0 --backend "$backend" --library "$lib" --slot-index 0 --pin-file "$pin_file" \
       --alias "$1" > "$log" 2>&1 &
-  pids+=($!); pid[sunjsse-$1]=$!
-  addr[sunjsse-$1]=$(wait_line "$log" '^listening ' $! "SunJSSE baseline ($1)" | sed 's/^listening //')
+  pids+=($!); pid[sunjsse-$name]=$!
+  addr[sunjsse-$name]=$(wait_line "$log" '^listening ' $! "SunJSSE baseline ($name)" | sed 's/^listening //')
 }
-start_nginx() {
-  local n="$dir/nginx" ec_port rsa_port
+start_nginx() { # [instance-suffix module]: e.g. "-slow" "$shim" for nginx-ec-slow
+  local sfx=${1:-} mod=${2:-$module}
+  local n="$dir/nginx$sfx" ec_port rsa_port
   mkdir -p "$n"
   if [ -z "$engine" ]; then echo "bench: no OpenSSL pkcs11 engine found; skipping nginx" >&2; return 1; fi
   # libp11 reads a pin-source file whole, newline included.
   (umask 077; tr -d '\n' < "$pin_file" > "$n/pin")
-  sed -e "s|@ENGINE@|$engine|; s|@MODULE@|$module|" "$top/hsm-config/bench-openssl.cnf.template" > "$n/openssl.cnf"
+  sed -e "s|@ENGINE@|$engine|; s|@MODULE@|$mod|" "$top/hsm-config/bench-openssl.cnf.template" > "$n/openssl.cnf"
   ec_port=$(free_port); rsa_port=$(free_port)
   local kq="?pin-source=file:$n/pin"
   sed -e "s|@WORKERS@|auto|; s|@NOFILE@|$nofile|g; s|@DIR@|$n|g; s|@BACKEND@|$backend|" \
       -e "s|@EC_PORT@|$ec_port|; s|@RSA_PORT@|$rsa_port|; s|@EC_CERT@|$dir/ec.pem|; s|@RSA_CERT@|$dir/rsa.pem|" \
       -e "s|@EC_KEY@|pkcs11:token=bench;object=ec;type=private$kq|; s|@RSA_KEY@|pkcs11:token=bench;object=rsa;type=private$kq|" \
       "$top/hsm-config/bench-nginx.conf.template" > "$n/nginx.conf"
-  OPENSSL_CONF="$n/openssl.cnf" nginx -c "$n/nginx.conf" -p "$n" -e "$n/nginx-error.log" > "$dir/logs/nginx.log" 2>&1 &
-  pids+=($!); pid[nginx-ec]=$!; pid[nginx-rsa]=$!
-  wait_port "$ec_port" $! nginx && wait_port "$rsa_port" $! nginx
-  addr[nginx-ec]=127.0.0.1:$ec_port; addr[nginx-rsa]=127.0.0.1:$rsa_port
+  OPENSSL_CONF="$n/openssl.cnf" nginx -c "$n/nginx.conf" -p "$n" -e "$n/nginx-error.log" > "$dir/logs/nginx$sfx.log" 2>&1 &
+  pids+=($!); pid[nginx-ec$sfx]=$!; pid[nginx-rsa$sfx]=$!
+  wait_port "$ec_port" $! "nginx$sfx" && wait_port "$rsa_port" $! "nginx$sfx"
+  addr[nginx-ec$sfx]=127.0.0.1:$ec_port; addr[nginx-rsa$sfx]=127.0.0.1:$rsa_port
 }
 
 # Stops one process we started and waits (bounded) until it is gone.
@@ -206,12 +239,23 @@ for s in ${servers//,/ }; do
   esac
 done
 [ ${#active[@]} -gt 0 ] || { echo "bench: no server started" >&2; exit 1; }
+# A second instance of each server with its EC key on the slow double, for slow-token.
+if [ -n "$shim" ]; then
+  for s in "${active[@]}"; do
+    case "$s" in
+      hsmtls) start_hsmtls ec-slow compat ;;
+      sunjsse) start_sunjsse ec ec-slow "$shim" ;;
+      nginx) start_nginx -slow "$shim" ;;
+    esac || echo "bench: $s on the slow token not started; slow-token skipped for it" >&2
+  done
+fi
 for k in "${!addr[@]}"; do echo "bench: $k on ${addr[$k]} (pid ${pid[$k]})" >&2; done
 
 # ---- one run ---------------------------------------------------------------------------------
 run() { # server scenario key warmup args…
   local server=$1 scenario=$2 key=$3 w=$4; shift 4
   local id="$server-$key"
+  [ -n "${addr[$id]:-}" ] || { echo "bench: no $id instance; $scenario skipped on $server" >&2; return 0; }
   echo "bench: $scenario on $server" >&2
   # The exact command of every run, to repeat one by hand.
   echo "hsmtls bench load --connect ${addr[$id]} --server-pid ${pid[$id]} --trust $trust --label $server" \
@@ -228,6 +272,8 @@ scenario_args() { # scenario → key and load arguments
     hs12-rsa-kx) echo "rsa --mode handshake --tls 1.2 --suite TLS_RSA_WITH_AES_128_GCM_SHA256 --concurrency $conc --duration $dur" ;;
     resume12) echo "ec --mode resume --tls 1.2 --suite TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 --concurrency $conc --duration $dur" ;;
     latency13-ec) echo "ec --mode latency --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 --rate $rate --concurrency $conc --duration $dur" ;;
+    hs13-ec-echo) echo "ec --mode handshake --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 --concurrency $slow_conc --duration $dur --echo-connections $echo_conns --echo-rate $echo_rate" ;;
+    slow-token) echo "ec-slow --mode handshake --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 --concurrency $slow_conc --duration $dur --echo-connections $echo_conns --echo-rate $echo_rate" ;;
     bulk13) echo "ec --mode bulk --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 --bulk-mb $bulk_mb --concurrency $bulk_conc --count $bulk_count --duration $dur" ;;
     *) return 1 ;;
   esac
@@ -286,7 +332,9 @@ t_end=$(date +%s)
   echo "load generator: hsmtls bench load (JSSE client, SSLEngine, virtual threads); same for every server"
   [ "$quick" = 1 ] && echo "--quick: servers warmed with only $warmup handshakes and runs of $dur: a smoke test, not figures to quote"
   echo
-  bench table --share hs13-ec=token-ecdsa,hs12-ecdhe-rsa=token-rsa-pss,hs12-rsa-kx=token-rsa-decrypt "$results"
+  [ -n "$shim" ] && echo "slow-token: the EC key through a test double adding $slow_delay ms per sign (16 sessions); ratio_hs_per_s = slow-token / hs13-ec-echo, same load: $slow_conc workers, $echo_conns echo connections at $echo_rate/s"
+  bench table --share hs13-ec=token-ecdsa,hs12-ecdhe-rsa=token-rsa-pss,hs12-rsa-kx=token-rsa-decrypt \
+      --ratio slow-token=hs13-ec-echo "$results"
   echo
   echo "BENCH lines: $results; logs and the command of every run: $dir/logs"
 }

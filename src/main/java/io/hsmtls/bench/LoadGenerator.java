@@ -50,7 +50,7 @@ public final class LoadGenerator {
     public LoadResult run() throws IOException, GeneralSecurityException, InterruptedException {
         ctx = spec.client().context();
         return switch (spec.mode()) {
-            case HANDSHAKE -> closedLoopRun(this::fullHandshake);
+            case HANDSHAKE -> spec.echoConnections() > 0 ? handshakesWithEcho() : closedLoopRun(this::fullHandshake);
             case RESUME -> closedLoopRun(this::resumedHandshake);
             case BULK -> bulkRun();
             case LATENCY -> latencyRun();
@@ -143,11 +143,40 @@ public final class LoadGenerator {
     private LoadResult closedLoopRun(ConnectionTask task) throws InterruptedException {
         warmUp(task);
         Measured m = measure(() -> closedLoop(task, spec.maxCount(), spec.duration()));
+        return new LoadResult(handshakeFigures(m));
+    }
+
+    private Map<String, Double> handshakeFigures(Measured m) {
         Map<String, Double> f = common(m);
         f.put("hs_per_s", m.phase.ok.sum() / m.seconds);
         perCpu(f, "hs_per_cpu_s", m.phase.ok.sum(), m);
         latencies(f, m.phase);
         f.put("resumed_share", m.phase.ok.sum() == 0 ? 0 : (double) m.phase.resumed.sum() / m.phase.ok.sum());
+        return f;
+    }
+
+    /**
+     * Full handshakes as in {@link #closedLoopRun}, while established connections echo small
+     * messages: the echo latency shows whether handshake work (e.g. a slow token) holds up
+     * connections that are already up. The echo connections open after the warm-up and echo for
+     * a second before the count starts, so their own first records are not counted.
+     */
+    private LoadResult handshakesWithEcho() throws InterruptedException, IOException {
+        warmUp(this::fullHandshake);
+        EchoProbe echo = EchoProbe.start(spec.echoConnections(), spec.echoRate(),
+                engine -> TlsConnection.open(spec.client().target(), engine, timeout()),
+                () -> spec.client().engine(ctx, false), log);
+        Map<String, Double> e;
+        Measured m;
+        try {
+            Thread.sleep(1000);
+            echo.recording(true);
+            m = measure(() -> closedLoop(this::fullHandshake, spec.maxCount(), spec.duration()));
+        } finally {
+            e = echo.stop(2L * timeout());
+        }
+        Map<String, Double> f = handshakeFigures(m);
+        f.putAll(e);
         return new LoadResult(f);
     }
 

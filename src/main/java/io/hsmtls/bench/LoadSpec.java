@@ -21,13 +21,34 @@ import java.util.OptionalLong;
  * @param idleHold       IDLE: how long to hold them after the last one opened (RSS is read after settling)
  * @param serverPid      the server's root process, for CPU and RSS; empty measures wall time only
  * @param ioTimeout      connect and read timeout per connection
+ * @param echoConnections HANDSHAKE: established connections that echo small messages through the
+ *                       server while the handshakes run (0 = none), for their latency under that load
+ * @param echoRate       echo messages per second on each of those connections
  */
 public record LoadSpec(Mode mode, ClientConfig client, int concurrency, Duration duration, long maxCount,
                        long warmupCount, Duration warmupDuration, long bulkBytes, double rate, int idleConnections,
-                       Duration idleHold, OptionalLong serverPid, Duration ioTimeout) {
+                       Duration idleHold, OptionalLong serverPid, Duration ioTimeout, int echoConnections,
+                       double echoRate) {
     /** Hard ceilings, whatever the flags say. */
     static final Duration MAX_DURATION = Duration.ofMinutes(30);
     static final long MAX_COUNT = 50_000_000;
+    /** Each echo connection is a platform thread in the load generator. */
+    static final int MAX_ECHO_CONNECTIONS = 1_000;
+    static final double MAX_ECHO_RATE = 10_000;
+
+    /** A run without echo connections. */
+    public LoadSpec(Mode mode, ClientConfig client, int concurrency, Duration duration, long maxCount,
+                    long warmupCount, Duration warmupDuration, long bulkBytes, double rate, int idleConnections,
+                    Duration idleHold, OptionalLong serverPid, Duration ioTimeout) {
+        this(mode, client, concurrency, duration, maxCount, warmupCount, warmupDuration, bulkBytes, rate,
+                idleConnections, idleHold, serverPid, ioTimeout, 0, 0);
+    }
+
+    /** The same run with {@code connections} echo connections at {@code perSecond} messages each. */
+    public LoadSpec withEcho(int connections, double perSecond) {
+        return new LoadSpec(mode, client, concurrency, duration, maxCount, warmupCount, warmupDuration, bulkBytes,
+                rate, idleConnections, idleHold, serverPid, ioTimeout, connections, perSecond);
+    }
 
     public LoadSpec {
         Objects.requireNonNull(mode, "mode");
@@ -56,6 +77,20 @@ public record LoadSpec(Mode mode, ClientConfig client, int concurrency, Duration
         if (mode == Mode.RESUME && !client.version().equals("TLSv1.2")) {
             throw new IllegalArgumentException("resumed handshakes are measured with TLS 1.2 session IDs, not "
                     + client.version() + ": pass --tls 1.2");
+        }
+        if (echoConnections < 0 || echoConnections > MAX_ECHO_CONNECTIONS) {
+            throw new IllegalArgumentException("echo connections outside 0.." + MAX_ECHO_CONNECTIONS + ": "
+                    + echoConnections);
+        }
+        if (echoConnections > 0) {
+            if (mode != Mode.HANDSHAKE) {
+                throw new IllegalArgumentException("echo connections measure latency under handshake load: use them"
+                        + " with --mode handshake, not " + mode.name().toLowerCase(java.util.Locale.ROOT));
+            }
+            if (!(echoRate > 0 && echoRate <= MAX_ECHO_RATE)) {
+                throw new IllegalArgumentException("echo rate outside (0, " + (long) MAX_ECHO_RATE
+                        + "] messages per second per connection: " + echoRate);
+            }
         }
         if (ioTimeout.isNegative() || ioTimeout.isZero() || ioTimeout.toMillis() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("I/O timeout out of range: " + ioTimeout);

@@ -14,8 +14,8 @@ import java.util.Set;
  */
 public final class ResultTable {
     /** Figures worth a row, in row order; the others stay in the raw lines. */
-    static final List<String> HEADLINE = List.of("hs_per_s", "hs_per_cpu_s", "share_of_token", "resumed_share",
-            "p50_ms", "p99_ms", "mb_per_s", "mb_per_cpu_s", "kib_per_conn", "rss_after_kib", "connections", "ops_per_s",
+    static final List<String> HEADLINE = List.of("hs_per_s", "hs_per_cpu_s", "share_of_token", "ratio_hs_per_s",
+            "ratio_hs_per_cpu_s", "resumed_share", "p50_ms", "p99_ms", "echo_p50_ms", "echo_p99_ms", "echo_errors", "mb_per_s", "mb_per_cpu_s", "kib_per_conn", "rss_after_kib", "connections", "ops_per_s",
             "ops_per_cpu_s", "errors", "failed");
 
     /** scenario → figure → server → values of each repeat. */
@@ -94,6 +94,36 @@ public final class ResultTable {
     }
 
     /**
+     * Adds {@code ratio_hs_per_s} and {@code ratio_hs_per_cpu_s} to {@code scenario}: its figure
+     * over the same server's figure in {@code base} (e.g. slow token over plain token). Repeat i is
+     * divided by repeat i of the base when both have the same number of repeats (bench.sh
+     * interleaves them, so they ran under the same conditions), else by the base's median.
+     */
+    public void addRatio(String scenario, String base) {
+        for (String figure : List.of("hs_per_s", "hs_per_cpu_s")) {
+            Map<String, List<Double>> num = values.getOrDefault(scenario, Map.of()).get(figure);
+            Map<String, List<Double>> den = values.getOrDefault(base, Map.of()).get(figure);
+            if (num == null || den == null) {
+                continue;
+            }
+            Map<String, List<Double>> ratio = new LinkedHashMap<>();
+            num.forEach((server, v) -> {
+                List<Double> b = den.get(server);
+                if (b == null || b.isEmpty()) {
+                    return;
+                }
+                List<Double> r = new ArrayList<>();
+                double median = Percentiles.median(b);
+                for (int i = 0; i < v.size(); i++) {
+                    r.add(v.get(i) / (v.size() == b.size() ? b.get(i) : median));
+                }
+                ratio.put(server, r);
+            });
+            values.get(scenario).put("ratio_" + figure, ratio);
+        }
+    }
+
+    /**
      * Rows that describe the machine and the token rather than a server under test ({@code
      * server=machine}, {@code server=token}) go in a table of their own, so the server table stays
      * narrow.
@@ -127,7 +157,7 @@ public final class ResultTable {
         for (var sc : values.entrySet().stream().filter(e -> scenarios.contains(e.getKey())).toList()) {
             for (String figure : HEADLINE) {
                 Map<String, List<Double>> byServer = sc.getValue().get(figure);
-                if (byServer == null || figure.equals("errors") && byServer.values().stream()
+                if (byServer == null || figure.endsWith("errors") && byServer.values().stream()
                         .flatMap(List::stream).allMatch(v -> v == 0)) {
                     continue; // an errors row only when some run had errors
                 }

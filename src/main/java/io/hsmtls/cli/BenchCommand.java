@@ -112,6 +112,12 @@ public final class BenchCommand implements Runnable {
         int connections;
         @Option(names = "--hold", defaultValue = "5s", description = "idle: hold time before reading RSS")
         String hold;
+        @Option(names = "--echo-connections", defaultValue = "0",
+                description = "handshake: established connections echoing small messages during the run (default none)")
+        int echoConnections;
+        @Option(names = "--echo-rate", defaultValue = "50",
+                description = "messages per second on each echo connection (default ${DEFAULT-VALUE})")
+        double echoRate;
         @Option(names = "--server-pid", description = "server root process for CPU time and RSS")
         Long serverPid;
         @Option(names = "--timeout", defaultValue = "10s") String timeout;
@@ -120,14 +126,20 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--scenario", defaultValue = "run", description = "scenario name in the BENCH line")
         String scenario;
 
-        @Override
-        public Integer call() throws Exception {
+        /** The run the flags describe (the record checks the bounds and combinations). */
+        LoadSpec spec() {
             ClientConfig client = new ClientConfig(hostPort(connect), ClientConfig.normaliseVersion(tls),
                     Optional.ofNullable(suite), Optional.ofNullable(group), trust, Optional.ofNullable(sni));
             Mode m = Mode.valueOf(mode.toUpperCase(java.util.Locale.ROOT));
-            LoadSpec spec = new LoadSpec(m, client, concurrency, duration(duration), count, warmup,
+            return new LoadSpec(m, client, concurrency, duration(duration), count, warmup,
                     duration(warmupDuration), (long) (bulkMb * 1e6), rate, connections, duration(hold),
-                    serverPid == null ? OptionalLong.empty() : OptionalLong.of(serverPid), duration(timeout));
+                    serverPid == null ? OptionalLong.empty() : OptionalLong.of(serverPid), duration(timeout))
+                    .withEcho(echoConnections, echoRate);
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            LoadSpec spec = spec();
             try {
                 LoadResult r = new LoadGenerator(spec, ProcStat.system(), System.err).run();
                 System.out.println(r.toLine(label, scenario));
@@ -166,6 +178,9 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--share", split = ",",
                 description = "SCENARIO=TOKEN_SCENARIO: add handshakes per CPU-s as a share of the token's rate")
         List<String> shares = new ArrayList<>();
+        @Option(names = "--ratio", split = ",",
+                description = "SCENARIO=BASE_SCENARIO: add SCENARIO's handshakes/s (and per CPU-s) over BASE's, per server")
+        List<String> ratios = new ArrayList<>();
 
         @Override
         public Integer call() throws IOException {
@@ -185,6 +200,14 @@ public final class BenchCommand implements Runnable {
                             "--share '" + s + "': expected SCENARIO=TOKEN_SCENARIO");
                 }
                 t.addShareOfToken(p[0], p[1]);
+            }
+            for (String s : ratios) {
+                String[] p = s.split("=", 2);
+                if (p.length != 2) {
+                    throw new CommandLine.ParameterException(new CommandLine(this),
+                            "--ratio '" + s + "': expected SCENARIO=BASE_SCENARIO, e.g. slow-token=hs13-ec-echo");
+                }
+                t.addRatio(p[0], p[1]);
             }
             System.out.print(t.render());
             t.problems().forEach(p -> System.err.println("table: " + p));

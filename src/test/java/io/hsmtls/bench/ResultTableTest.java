@@ -97,4 +97,23 @@ class ResultTableTest {
         assertTrue(parts[1].startsWith("scenario") && parts[1].contains("nginx min/med/max")
                 && !parts[1].contains("token"), parts[1]);
     }
+
+    @Test
+    void ratio_pairsInterleavedRepeats_perServer_andShowsWithEchoLatency() {
+        ResultTable t = new ResultTable();
+        for (double[] r : new double[][] {{1000, 900, 1.5}, {800, 760, 2.5}}) {
+            t.add("BENCH\tserver=hsmtls\tscenario=hs13-ec-echo\ths_per_s=" + r[0] + "\ths_per_cpu_s=" + r[0]
+                    + "\techo_p99_ms=1");
+            t.add("BENCH\tserver=hsmtls\tscenario=slow-token\ths_per_s=" + r[1] + "\ths_per_cpu_s=" + r[0]
+                    + "\techo_p99_ms=" + r[2]);
+        }
+        t.add("BENCH\tserver=nginx\tscenario=hs13-ec-echo\ths_per_s=2000");
+        t.addRatio("slow-token", "hs13-ec-echo");
+        assertEquals(List.of(0.9, 0.95), t.values("slow-token", "ratio_hs_per_s", "hsmtls"));
+        assertEquals(List.of(1.0, 1.0), t.values("slow-token", "ratio_hs_per_cpu_s", "hsmtls"));
+        assertEquals(List.of(), t.values("slow-token", "ratio_hs_per_s", "nginx"), "no slow-token run for nginx");
+        String out = t.render();
+        assertTrue(out.matches("(?s).*slow-token\\s+ratio_hs_per_s\\s+0\\.900 / 0\\.925 / 0\\.950 \\(2\\).*"), out);
+        assertTrue(out.matches("(?s).*slow-token\\s+echo_p99_ms\\s+1\\.50 / 2 / 2\\.50 \\(2\\).*"), out);
+    }
 }
