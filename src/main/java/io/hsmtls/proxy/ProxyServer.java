@@ -160,7 +160,8 @@ public final class ProxyServer implements AutoCloseable {
      * and the handshake parks deep (inside Bouncy Castle, waiting for the peer's flight or the
      * token); the connection then idles for minutes on a much shallower stack. A fresh thread's
      * chunk fits the shallow stack: about half the idle connection's heap was stack chunks before.
-     * False if the thread could not be started (the caller cleans up).
+     * False if the thread could not be started: then the connection was carried here, and the
+     * caller releases its slot.
      */
     private boolean handOff(long id, Runnable carry, java.net.InetAddress source) {
         Thread d = Thread.ofVirtual().name("conn-" + id).unstarted(() -> {
@@ -177,9 +178,11 @@ public final class ProxyServer implements AutoCloseable {
             d.start();
             return true;
         } catch (RuntimeException | Error e) {
-            connections.remove(d);
             connections.add(Thread.currentThread());
-            LOG.log(System.Logger.Level.WARNING, "conn=" + id + ": cannot start its thread: " + e);
+            connections.remove(d);
+            LOG.log(System.Logger.Level.WARNING, "conn=" + id + ": cannot start a thread for it ("
+                    + e + "); it stays on its handshake's thread");
+            carry.run();
             return false;
         }
     }
