@@ -179,7 +179,9 @@ declare -A addr pid
 start_hsmtls() { # key-name profile
   local log="$dir/logs/hsmtls-$1.log" uri
   case "$1" in ec) uri=$ec_uri ;; ec-slow) uri=$ec_slow_uri ;; *) uri=$rsa_uri ;; esac
-  "$JAVA" "${JOPTS[@]}" ${HSMTLS_BENCH_JAVA_OPTS:-} -jar "$jar" serve --listen 127.0.0.1:0 --backend "$backend" \
+  # Through the launcher, as users run it: the JVM options of scripts/jvm-options, then
+  # HSMTLS_JAVA_OPTS and HSMTLS_BENCH_JAVA_OPTS (later wins). The launcher execs java, so $! is the JVM.
+  HSMTLS_JAVA_OPTS="${HSMTLS_JAVA_OPTS:-} ${HSMTLS_BENCH_JAVA_OPTS:-}" "$here/hsmtls" serve --listen 127.0.0.1:0 --backend "$backend" \
       --key "$uri" --profile "$2" --max-connections 30000 --idle-timeout 900 > "$log" 2>&1 &
   pids+=($!); pid[hsmtls-$1]=$!
   addr[hsmtls-$1]=$(wait_line "$log" 'listening' $! "hsmtls serve ($1)" | sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p')

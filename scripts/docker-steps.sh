@@ -50,8 +50,10 @@ done
 
 jar="${stages[final]}/opt/hsmtls/hsmtls.jar"
 [ -f "$jar" ] || { echo "docker-steps: the image would have no $jar" >&2; exit 1; }
+opts="${stages[final]}/opt/hsmtls/scripts/jvm-options"
+[ -f "$opts" ] || { echo "docker-steps: the image would have no /opt/hsmtls/scripts/jvm-options (its ENTRYPOINT reads it)" >&2; exit 1; }
 echo "== ENTRYPOINT $entry"
-"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" --version
-"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" serve --print-profile modern
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED "@$opts" -jar "$jar" --version
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED "@$opts" -jar "$jar" serve --print-profile modern
 "$JAVA_HOME/bin/jar" tf "$jar" | grep "io/hsmtls/cli/Main.class" >/dev/null || { echo "docker-steps: the jar lacks the hsmtls classes" >&2; exit 1; }
 echo "docker-steps: ok"

@@ -140,17 +140,57 @@ public final class ProxyServer implements AutoCloseable {
                 continue;
             }
             Thread t = Thread.ofVirtual().name("conn-" + id).unstarted(() -> {
+                Runnable carry = null;
                 try {
-                    handle(id, s);
+                    carry = handle(id, s);
                 } finally {
-                    connections.remove(Thread.currentThread());
-                    leave(source);
-                    slots.release();
+                    if (carry == null || !handOff(id, carry, source)) {
+                        ended(source);
+                    }
                 }
             });
             connections.add(t);
             t.start();
         }
+    }
+
+    /**
+     * Carries an established connection on a fresh virtual thread and lets the handshake's thread
+     * end. A virtual thread keeps the stack chunk its deepest park needed for as long as it lives,
+     * and the handshake parks deep (inside Bouncy Castle, waiting for the peer's flight or the
+     * token); the connection then idles for minutes on a much shallower stack. A fresh thread's
+     * chunk fits the shallow stack: about half the idle connection's heap was stack chunks before.
+     * False if the thread could not be started: then the connection was carried here, and the
+     * caller releases its slot.
+     */
+    private boolean handOff(long id, Runnable carry, java.net.InetAddress source) {
+        Thread d = Thread.ofVirtual().name("conn-" + id).unstarted(() -> {
+            try {
+                carry.run();
+            } finally {
+                ended(source);
+            }
+        });
+        // Added before the handshake thread leaves the set, so shutdown always sees the connection.
+        connections.add(d);
+        connections.remove(Thread.currentThread());
+        try {
+            d.start();
+            return true;
+        } catch (RuntimeException | Error e) {
+            connections.add(Thread.currentThread());
+            connections.remove(d);
+            LOG.log(System.Logger.Level.WARNING, "conn=" + id + ": cannot start a thread for it ("
+                    + e + "); it stays on its handshake's thread");
+            carry.run();
+            return false;
+        }
+    }
+
+    private void ended(java.net.InetAddress source) {
+        connections.remove(Thread.currentThread());
+        leave(source);
+        slots.release();
     }
 
     private void reject(long id, Socket s, InetSocketAddress peer, String why) {
@@ -182,10 +222,16 @@ public final class ProxyServer implements AutoCloseable {
         return perSource.size();
     }
 
-    private void handle(long id, Socket client) {
+    /**
+     * The handshake and the backend connection; returns what carries the connection from there
+     * (the pump, then its record), or null when the connection already ended. The client socket
+     * is closed here when null is returned, and by the returned carrier otherwise.
+     */
+    private Runnable handle(long id, Socket client) {
         long start = System.nanoTime();
         InetSocketAddress peer = (InetSocketAddress) client.getRemoteSocketAddress();
         openSockets.add(client);
+        Runnable carry = null;
         try {
             try {
                 client.setTcpNoDelay(true);
@@ -200,7 +246,7 @@ public final class ProxyServer implements AutoCloseable {
                 emit(new ConnectionRecord(id, peer, Optional.empty(), e.sni(),
                         "handshake failed: " + e.alert() + (e.alertSent() ? " sent" : e.alert().equals("none") ? "" : " received")
                                 + " (" + e.getMessage() + ")", 0, 0, since(start), Duration.ZERO));
-                return;
+                return null;
             }
             HandshakeInfo info = tls.info();
             notifyHandshake(l -> l.completed(info));
@@ -221,27 +267,41 @@ public final class ProxyServer implements AutoCloseable {
                 emit(new ConnectionRecord(id, peer, Optional.of(info), info.sni(),
                         "error: backend " + backend + " unreachable: " + e.getMessage(), 0, 0, since(start),
                         info.tokenTime()));
-                return;
+                return null;
             }
-            Endpoint front = Endpoint.of(tls.in(), tls.out(), tls::close, tls::close);
-            Pump.Result r;
-            try {
-                r = Pump.run(front, Endpoint.of(back), limits.idleTimeout());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                tls.close();
-                closeQuietly(back);
-                r = new Pump.Result(0, 0, false, Optional.empty());
-            }
-            String outcome = r.idle() ? "idle timeout " + limits.idleTimeout()
-                    : stopping && r.failure().isPresent() ? "closed at shutdown"
-                    : r.failure().map(f -> "error: " + f.getMessage()).orElse("closed");
-            emit(new ConnectionRecord(id, peer, Optional.of(info), info.sni(), outcome, r.aToB(), r.bToA(),
-                    since(start), info.tokenTime()));
+            carry = () -> {
+                try {
+                    pump(id, peer, start, tls, info, back);
+                } finally {
+                    closeQuietly(client);
+                    openSockets.remove(client);
+                }
+            };
+            return carry;
         } finally {
-            closeQuietly(client);
-            openSockets.remove(client);
+            if (carry == null) {
+                closeQuietly(client);
+                openSockets.remove(client);
+            }
         }
+    }
+
+    private void pump(long id, InetSocketAddress peer, long start, TlsConnection tls, HandshakeInfo info, Socket back) {
+        Endpoint front = Endpoint.of(tls.in(), tls.out(), tls::close, tls::close);
+        Pump.Result r;
+        try {
+            r = Pump.run(front, Endpoint.of(back), limits.idleTimeout());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            tls.close();
+            closeQuietly(back);
+            r = new Pump.Result(0, 0, false, Optional.empty());
+        }
+        String outcome = r.idle() ? "idle timeout " + limits.idleTimeout()
+                : stopping && r.failure().isPresent() ? "closed at shutdown"
+                : r.failure().map(f -> "error: " + f.getMessage()).orElse("closed");
+        emit(new ConnectionRecord(id, peer, Optional.of(info), info.sni(), outcome, r.aToB(), r.bToA(),
+                since(start), info.tokenTime()));
     }
 
     /** The default connection log: one INFO line on {@code io.hsmtls.connection}. */
@@ -286,16 +346,21 @@ public final class ProxyServer implements AutoCloseable {
             }
         }
         long deadline = System.nanoTime() + drain.toNanos();
-        for (Thread t : Set.copyOf(connections)) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                break;
-            }
-            try {
-                t.join(Duration.ofNanos(left));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
+        // Rounds, not one pass: a connection whose handshake ends during the drain moves to a new
+        // thread (handOff) that the first copy of the set did not hold.
+        drain:
+        while (!connections.isEmpty()) {
+            for (Thread t : Set.copyOf(connections)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break drain;
+                }
+                try {
+                    t.join(Duration.ofNanos(left));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break drain;
+                }
             }
         }
         int cut = connections.size();
