@@ -154,12 +154,14 @@ public final class BcServerHandshaker implements ServerHandshaker {
         private final HandshakeInfo info;
         private final AtomicBoolean closed = new AtomicBoolean();
         private final InputStream in;
+        private final OutputStream out;
 
         BcConnection(Socket socket, TlsServerProtocol protocol, HandshakeStreams streams, HandshakeInfo info) {
             this.socket = socket;
             this.protocol = protocol;
             this.info = info;
             this.in = new GatheringInput(protocol, streams);
+            this.out = new BatchedOutput(protocol.getOutputStream(), streams);
         }
 
         @Override
@@ -169,7 +171,7 @@ public final class BcServerHandshaker implements ServerHandshaker {
 
         @Override
         public OutputStream out() {
-            return protocol.getOutputStream();
+            return out;
         }
 
         @Override
@@ -249,6 +251,57 @@ public final class BcServerHandshaker implements ServerHandshaker {
         @Override
         public int available() {
             return protocol.applicationDataAvailable() + (streams == null ? 0 : streams.buffered());
+        }
+
+        @Override
+        public void close() throws IOException {
+            tls.close();
+        }
+    }
+
+    /**
+     * The plaintext output: a write longer than one record goes out as its records in one system
+     * call ({@link HandshakeStreams#beginBatch()}) rather than one call per record.
+     */
+    static final class BatchedOutput extends OutputStream {
+        /** TLS's largest record payload: a write up to this is one record, one system call anyway. */
+        private static final int RECORD = 16 * 1024;
+        private final OutputStream tls;
+        private final HandshakeStreams streams;
+
+        BatchedOutput(OutputStream tls, HandshakeStreams streams) {
+            this.tls = tls;
+            this.streams = streams;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            tls.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (len <= RECORD || streams == null) {
+                tls.write(b, off, len);
+                return;
+            }
+            streams.beginBatch();
+            try {
+                tls.write(b, off, len);
+            } catch (IOException | RuntimeException e) {
+                try {
+                    streams.endBatch(); // whatever was encrypted goes out, an alert included
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
+            streams.endBatch();
+        }
+
+        @Override
+        public void flush() throws IOException {
+            tls.flush();
         }
 
         @Override

@@ -34,8 +34,11 @@ import java.util.Arrays;
  */
 final class HandshakeStreams {
     private static final int READ_BUFFER = 4096;
-    /** Two full records and then some: what one read takes from the socket while data streams. */
-    static final int STREAM_BUFFER = 32 * 1024;
+    /**
+     * What one read takes from the socket while data streams, and what one write sends of a
+     * batch: four full TLS 1.3 records of 16 KiB with their headers and tags.
+     */
+    static final int STREAM_BUFFER = 4 * (16 * 1024 + 256 + 5);
     /**
      * Stream buffers given back by connections that drained theirs, for the next one that streams:
      * an array per burst would be 32 KiB of garbage per pause. Bounded, so the process keeps at
@@ -65,6 +68,8 @@ final class HandshakeStreams {
     private int inLimit;
     /** True when inBuf is a {@link #STREAM_BUFFER} from the pool, to be given back once drained. */
     private boolean inPooled;
+    /** Between {@link #beginBatch()} and {@link #endBatch()}: records collect in outBuf (guarded by out). */
+    private boolean batching;
     private byte[] outBuf = new byte[4096];
     private int outLen;
 
@@ -97,6 +102,38 @@ final class HandshakeStreams {
         }
     }
 
+    /**
+     * Collects the records of one application write, to send them in one system call at
+     * {@link #endBatch()}: Bouncy Castle writes each record on its own, so a 64 KiB write would
+     * otherwise be four {@code write} calls. The buffer comes from the pool and goes back at the
+     * end, so nothing stays behind on an idle connection.
+     */
+    void beginBatch() {
+        synchronized (out) {
+            if (!handshaking) {
+                batching = true;
+            }
+        }
+    }
+
+    /** Sends the records collected since {@link #beginBatch()} and gives the buffer back. */
+    void endBatch() throws IOException {
+        synchronized (out) {
+            if (!batching) {
+                return;
+            }
+            batching = false;
+            try {
+                sendPending();
+            } finally {
+                if (outBuf != null) {
+                    POOL.offer(outBuf);
+                    outBuf = null;
+                }
+            }
+        }
+    }
+
     private void sendPending() throws IOException {
         if (outLen > 0) {
             int n = outLen;
@@ -119,17 +156,30 @@ final class HandshakeStreams {
      * Castle reads until it has application data, so reading a buffered record that turns out to
      * carry none (a TLS 1.3 KeyUpdate travels as outer type application_data) would block on the
      * socket while bytes already decrypted wait for the caller. Such messages are a few dozen
-     * bytes; data records worth gathering are larger, so records shorter than {@link #SAFE_RECORD}
-     * are left for the next read.
+     * bytes; data records worth gathering are larger, so a record shorter than {@link #SAFE_RECORD}
+     * is left for the next read unless a long one follows it whole.
      */
     boolean dataRecordBuffered() {
-        byte[] buf = inBuf;
-        int have = inLimit - inPos;
-        if (buf == null || have < HEADER || handshaking) {
+        if (inBuf == null || handshaking) {
             return false;
         }
-        int length = ((buf[inPos + 3] & 0xff) << 8) | (buf[inPos + 4] & 0xff);
-        return buf[inPos] == APPLICATION_DATA && length >= SAFE_RECORD && have >= HEADER + length;
+        int length = wholeDataRecord(inPos);
+        if (length < 0) {
+            return false;
+        }
+        // A short record is safe when a long one follows it whole (JSSE sends 16 KiB writes as a
+        // full record and a 17-byte one): were the short one a KeyUpdate, Bouncy Castle would go
+        // on to read the long one from the buffer, not wait on the socket.
+        return length >= SAFE_RECORD || wholeDataRecord(inPos + HEADER + length) >= SAFE_RECORD;
+    }
+
+    /** The length of the whole application-data record at {@code pos} in the read buffer, or -1. */
+    private int wholeDataRecord(int pos) {
+        if (inLimit - pos < HEADER || inBuf[pos] != APPLICATION_DATA) {
+            return -1;
+        }
+        int length = ((inBuf[pos + 3] & 0xff) << 8) | (inBuf[pos + 4] & 0xff);
+        return inLimit - pos >= HEADER + length ? length : -1;
     }
 
     /** Bytes read from the socket and not yet handed on (for the reader's thread only). */
@@ -234,6 +284,24 @@ final class HandshakeStreams {
                     outLen += len;
                     return;
                 }
+                if (batching) {
+                    if (outBuf == null) {
+                        outBuf = POOL.poll();
+                        if (outBuf == null) {
+                            outBuf = new byte[STREAM_BUFFER];
+                        }
+                    }
+                    if (outLen + len > outBuf.length) {
+                        sendPending();
+                    }
+                    if (len <= outBuf.length) {
+                        System.arraycopy(b, off, outBuf, outLen, len);
+                        outLen += len;
+                        return;
+                    }
+                    rawOut.write(b, off, len);
+                    return;
+                }
             }
             rawOut.write(b, off, len);
         }
@@ -249,7 +317,9 @@ final class HandshakeStreams {
         @Override
         public void close() throws IOException {
             synchronized (this) {
-                sendPending();
+                if (outBuf != null) {
+                    sendPending();
+                }
             }
             if (!socket.isClosed() && !socket.isOutputShutdown()) {
                 rawOut.flush();

@@ -127,6 +127,26 @@ class HandshakeStreamsTest {
         }
     }
 
+    @Test
+    void aShortRecordIsGatheredOnlyWithALongOneWholeBehindIt() throws Exception {
+        try (ServerSocket ss = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             Socket peer = new Socket(InetAddress.getLoopbackAddress(), ss.getLocalPort());
+             Socket ours = ss.accept()) {
+            HandshakeStreams s = new HandshakeStreams(ours);
+            s.handshakeDone();
+            byte[] lead = record(23, 10);
+            byte[] shortOne = record(23, 34);
+            byte[] longOne = record(23, 2000);
+            byte[] all = concat(lead, concat(shortOne, concat(longOne, concat(shortOne, java.util.Arrays.copyOf(longOne, 1000)))));
+            peer.getOutputStream().write(all);
+            awaitAvailable(s, all.length);
+            s.in.readNBytes(lead.length);
+            assertEquals(true, s.dataRecordBuffered(), "short record, long one whole behind it");
+            s.in.readNBytes(shortOne.length + longOne.length);
+            assertEquals(false, s.dataRecordBuffered(), "short record, long one not yet whole");
+        }
+    }
+
     private static void awaitAvailable(HandshakeStreams s, int n) throws Exception {
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (s.in.available() < n && System.nanoTime() < deadline) {
