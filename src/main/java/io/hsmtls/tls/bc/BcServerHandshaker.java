@@ -147,7 +147,7 @@ public final class BcServerHandshaker implements ServerHandshaker {
         HandshakeInfo info = new HandshakeInfo(version, CipherSuite.nameOf(sp.getCipherSuite()), server.sni,
                 sp.isResumedSession(), server.client, server.timer.elapsed(), server.timer.operations(),
                 Duration.ofNanos(System.nanoTime() - start));
-        return new BcConnection(socket, protocol, info);
+        return new BcConnection(socket, protocol, streams, info);
     }
 
     private static final class BcConnection implements TlsConnection {
@@ -155,21 +155,25 @@ public final class BcServerHandshaker implements ServerHandshaker {
         private final TlsServerProtocol protocol;
         private final HandshakeInfo info;
         private final AtomicBoolean closed = new AtomicBoolean();
+        private final InputStream in;
+        private final OutputStream out;
 
-        BcConnection(Socket socket, TlsServerProtocol protocol, HandshakeInfo info) {
+        BcConnection(Socket socket, TlsServerProtocol protocol, HandshakeStreams streams, HandshakeInfo info) {
             this.socket = socket;
             this.protocol = protocol;
             this.info = info;
+            this.in = new GatheringInput(protocol, streams);
+            this.out = new BatchedOutput(protocol.getOutputStream(), streams);
         }
 
         @Override
         public InputStream in() {
-            return protocol.getInputStream();
+            return in;
         }
 
         @Override
         public OutputStream out() {
-            return protocol.getOutputStream();
+            return out;
         }
 
         @Override
@@ -187,6 +191,124 @@ public final class BcServerHandshaker implements ServerHandshaker {
                 }
                 closeQuietly(socket);
             }
+        }
+    }
+
+    /**
+     * The decrypted input, handing the caller as many records as are already here in one read.
+     * Bouncy Castle's stream returns one record's data per read, and a proxy writes what each
+     * read returns: a peer that sends a full record and then a small one (JSSE splits each 16 KiB
+     * write so) cost two writes to the backend per 16 KiB, plus a third when the reader's buffer
+     * shrank after the small one. Only data already decrypted or a whole record sitting in the
+     * read buffer is taken ({@link HandshakeStreams#dataRecordBuffered()}): a read never waits on
+     * the socket while it holds bytes for the caller.
+     */
+    static final class GatheringInput extends InputStream {
+        private final TlsServerProtocol protocol;
+        private final InputStream tls;
+        private final HandshakeStreams streams;
+        /** An error met while gathering after some bytes were already read: thrown by the next read. */
+        private IOException deferred;
+
+        GatheringInput(TlsServerProtocol protocol, HandshakeStreams streams) {
+            this.protocol = protocol;
+            this.tls = protocol.getInputStream();
+            this.streams = streams;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (deferred != null) {
+                IOException e = deferred;
+                deferred = null;
+                throw e;
+            }
+            int n = tls.read(b, off, len);
+            if (n <= 0 || streams == null) {
+                return n;
+            }
+            while (n < len && (protocol.applicationDataAvailable() > 0 || streams.dataRecordBuffered())) {
+                int m;
+                try {
+                    m = tls.read(b, off + n, len - n);
+                } catch (IOException e) {
+                    deferred = e; // deliver what we have; the connection's failure comes next
+                    break;
+                }
+                if (m <= 0) {
+                    break; // end of stream: the next read reports it again
+                }
+                n += m;
+            }
+            return n;
+        }
+
+        @Override
+        public int available() {
+            return protocol.applicationDataAvailable() + (streams == null ? 0 : streams.buffered());
+        }
+
+        @Override
+        public void close() throws IOException {
+            tls.close();
+        }
+    }
+
+    /**
+     * The plaintext output: a write longer than one record goes out as its records in one system
+     * call ({@link HandshakeStreams#beginBatch()}) rather than one call per record.
+     */
+    static final class BatchedOutput extends OutputStream {
+        /** TLS's largest record payload: a write up to this is one record, one system call anyway. */
+        private static final int RECORD = 16 * 1024;
+        private final OutputStream tls;
+        private final HandshakeStreams streams;
+
+        BatchedOutput(OutputStream tls, HandshakeStreams streams) {
+            this.tls = tls;
+            this.streams = streams;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            tls.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (len <= RECORD || streams == null) {
+                tls.write(b, off, len);
+                return;
+            }
+            streams.beginBatch();
+            try {
+                tls.write(b, off, len);
+            } catch (IOException | RuntimeException e) {
+                try {
+                    streams.endBatch(); // whatever was encrypted goes out, an alert included
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
+            streams.endBatch();
+        }
+
+        @Override
+        public void flush() throws IOException {
+            tls.flush();
+        }
+
+        @Override
+        public void close() throws IOException {
+            tls.close();
         }
     }
 

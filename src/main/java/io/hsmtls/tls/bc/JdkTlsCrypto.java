@@ -1,6 +1,7 @@
 package io.hsmtls.tls.bc;
 
 import java.io.IOException;
+import java.security.GeneralSecurityException;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.spec.AlgorithmParameterSpec;
@@ -8,6 +9,7 @@ import java.util.Locale;
 import org.bouncycastle.jcajce.util.DefaultJcaJceHelper;
 import org.bouncycastle.tls.crypto.Tls13Verifier;
 import org.bouncycastle.tls.crypto.TlsStreamVerifier;
+import org.bouncycastle.tls.crypto.impl.TlsAEADCipherImpl;
 import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
 
 /**
@@ -38,6 +40,22 @@ public class JdkTlsCrypto extends JcaTlsCrypto {
     protected TlsStreamVerifier createStreamVerifier(String algorithmName, AlgorithmParameterSpec parameter,
                                                      byte[] signature, PublicKey publicKey) throws IOException {
         return super.createStreamVerifier(jdkName(algorithmName, parameter), parameter, signature, publicKey);
+    }
+
+    /**
+     * AES-GCM records through {@link JdkGcmCipher}: still the JDK's SunJCE cipher, without Bouncy
+     * Castle's per-record provider look-up and ASN.1 round trip, and without SunJCE's
+     * whole-buffer copy for in-place decryption. Other AEADs (CCM) keep Bouncy Castle's adapter.
+     * The JVM property {@code -Dhsmtls.records=bc} selects Bouncy Castle's adapter for GCM too: for
+     * before/after measurements.
+     */
+    @Override
+    protected TlsAEADCipherImpl createAEADCipher(String cipherName, String algorithm, int keySize,
+                                                 boolean isEncrypting) throws GeneralSecurityException {
+        if ("AES/GCM/NoPadding".equals(cipherName) && !"bc".equals(System.getProperty("hsmtls.records"))) {
+            return new JdkGcmCipher(getHelper().createCipher(cipherName), keySize, isEncrypting);
+        }
+        return super.createAEADCipher(cipherName, algorithm, keySize, isEncrypting);
     }
 
     static String jdkName(String algorithmName, AlgorithmParameterSpec parameter) {
