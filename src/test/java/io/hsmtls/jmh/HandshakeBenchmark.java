@@ -1,0 +1,112 @@
+package io.hsmtls.jmh;
+
+import io.hsmtls.testing.JcaTokenKey;
+import io.hsmtls.testing.TestPki;
+import io.hsmtls.tls.Profile;
+import io.hsmtls.tls.ServerCredentials;
+import io.hsmtls.tls.ServerSettings;
+import io.hsmtls.tls.SessionCache;
+import io.hsmtls.tls.TlsVersion;
+import java.io.IOException;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.bouncycastle.tls.CipherSuite;
+import org.bouncycastle.tls.NamedGroup;
+import org.bouncycastle.tls.ProtocolVersion;
+import org.bouncycastle.tls.SecurityParameters;
+import org.bouncycastle.tls.TlsSession;
+import org.bouncycastle.tls.crypto.TlsCrypto;
+import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One whole handshake in memory, client and server in this thread: the product's
+ * {@code HsmTlsServer} against a Bouncy Castle load client, the ECDSA P-256 key a JVM key
+ * ({@link JcaTokenKey}) so the token is not measured here (see {@link TokenSignBenchmark}).
+ *
+ * <p>{@code crypto} is the server's: {@code fast} ({@code FastTlsCrypto}, Bouncy Castle's curve
+ * code for the key exchange, the product's default) or {@code jdk} ({@code JdkTlsCrypto}, what
+ * {@code -Dhsmtls.crypto=jdk} selects). The client is the same for both ({@code FastTlsCrypto}),
+ * so the difference between the two rows is the server's. The score is both sides' time per
+ * handshake; HandshakeCostTest (slow tag) splits out the server's CPU alone.
+ *
+ * <p>Warm-up is long on purpose: the JIT needs thousands of handshakes (10 s here is ~10,000).
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(value = 2, jvmArgsAppend = {"-Xmx1g", "--enable-native-access=ALL-UNNAMED"})
+@Warmup(iterations = 5, time = 2)
+@Measurement(iterations = 5, time = 2)
+public class HandshakeBenchmark {
+    @Param({"fast", "jdk"})
+    public String crypto;
+
+    ServerSettings settings;
+    JcaTlsCrypto serverCrypto;
+    TlsCrypto clientCrypto;
+    SessionCache<TlsSession> cache;
+    /** A TLS 1.2 session every {@link #tls12Resumed} resumes. */
+    TlsSession session12;
+    final byte[] buf = new byte[32 * 1024];
+
+    @Setup
+    public void setup() throws IOException {
+        TestPki.Ca ca = TestPki.ca("CN=JMH Root");
+        KeyPair pair = TestPki.ecKeyPair();
+        X509Certificate cert = ca.leaf("CN=localhost").dns("localhost").publicKey(pair.getPublic()).serverAuth().sign();
+        JcaTokenKey key = new JcaTokenKey(pair, cert);
+        settings = ServerSettings.of(ServerCredentials.checked(key, List.of(cert), Profile.COMPAT), Profile.COMPAT);
+        serverCrypto = InMemoryTls.crypto(crypto);
+        clientCrypto = InMemoryTls.crypto("fast");
+        cache = new SessionCache<>(settings.sessionCacheSize(), settings.sessionLifetime());
+        InMemoryTls.LoadClient first = tls12Client(null);
+        InMemoryTls.handshake(InMemoryTls.server(serverCrypto, settings, cache), first, buf);
+        session12 = first.session;
+        if (session12 == null || !session12.isResumable()) {
+            throw new IllegalStateException("the TLS 1.2 handshake left no resumable session: check the server's"
+                    + " session cache (ServerSettings.sessionCacheSize " + settings.sessionCacheSize() + ")");
+        }
+    }
+
+    /** A full TLS 1.3 handshake: x25519 key share, ECDSA P-256 signature, TLS_AES_128_GCM_SHA256. */
+    @Benchmark
+    public SecurityParameters tls13Full() throws IOException {
+        InMemoryTls.LoadClient client = InMemoryTls.LoadClient.tls13Aes128(clientCrypto, NamedGroup.x25519);
+        InMemoryTls.handshake(InMemoryTls.server(serverCrypto, settings, cache), client, buf);
+        SecurityParameters p = client.parameters();
+        if (!ProtocolVersion.TLSv13.equals(p.getNegotiatedVersion())) {
+            throw new IllegalStateException("negotiated " + p.getNegotiatedVersion() + ", not TLS 1.3");
+        }
+        return p;
+    }
+
+    /** A resumed TLS 1.2 handshake (session ID from the server's cache): no key exchange, no signature. */
+    @Benchmark
+    public SecurityParameters tls12Resumed() throws IOException {
+        InMemoryTls.LoadClient client = tls12Client(session12);
+        InMemoryTls.handshake(InMemoryTls.server(serverCrypto, settings, cache), client, buf);
+        SecurityParameters p = client.parameters();
+        if (!p.isResumedSession()) {
+            throw new IllegalStateException("the TLS 1.2 handshake was not resumed");
+        }
+        return p;
+    }
+
+    private InMemoryTls.LoadClient tls12Client(TlsSession resume) {
+        return new InMemoryTls.LoadClient(clientCrypto, TlsVersion.TLS_1_2, NamedGroup.x25519, resume,
+                CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+    }
+}
