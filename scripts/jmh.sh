@@ -15,13 +15,15 @@
 # 256 B, encrypt and decrypt, records/s and MB/s), HandshakeBenchmark (TLS 1.3 x25519 + ECDSA
 # P-256 full and TLS 1.2 resumed, in memory, server crypto fast vs jdk). Builds the jar and test
 # classes when sources changed, makes a SoftHSM token with an EC and an RSA key in target/jmh-run,
-# and keeps JMH's full log and JSON results there.
+# and keeps JMH's full log and JSON results there. Every benchmark also gets a ':cpu' row from
+# io.hsmtls.jmh.CpuProfiler: the fork's own CPU time per operation, the figure to compare on a
+# shared machine (wall-clock rates fall when others run).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
-usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 2; }
+usage() { sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 2; }
 
 quick=0
 args=()
@@ -79,7 +81,7 @@ t_start=$(date +%s)
 set +e
 "$JAVA" --enable-native-access=ALL-UNNAMED -Xmx512m \
     -Dhsmtls.jmh.ecKey="$ec_uri" -Dhsmtls.jmh.rsaKey="$rsa_uri" \
-    -cp "$cp" org.openjdk.jmh.Main "${opts[@]}" -rf json -rff "$dir/jmh-result.json" "${args[@]}" 2>&1 \
+    -cp "$cp" org.openjdk.jmh.Main "${opts[@]}" -prof io.hsmtls.jmh.CpuProfiler -rf json -rff "$dir/jmh-result.json" "${args[@]}" 2>&1 \
   | tee "$log" | grep --line-buffered -E '^# (Benchmark|Parameters|Run progress):|^(Result|Secondary result) |^  [0-9]|ERROR|Exception' >&2
 status=${PIPESTATUS[0]}
 set -e
@@ -92,7 +94,8 @@ echo "hsmtls jmh: $(date -u '+%Y-%m-%d %H:%M UTC'), $(( t_end - t_start )) s$([ 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(uname -r)"
 echo "load average: $load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end (shared machine: compare rows of one run)"
 echo "java: $("$JAVA" -version 2>&1 | head -1); SoftHSM $(softhsm2-util --version 2>/dev/null || echo '?')"
-echo "rows ':mb' are MB/s of plaintext (JMH labels every rate ops/s); handshakes are µs per handshake, both sides"
+echo "rows ':mb' are MB/s of plaintext (JMH labels every rate ops/s); handshakes are µs per handshake, both sides;"
+echo "rows ':cpu' are per CPU-second of the benchmark JVM (ops/cpu-s, ':cpu.mb' MB/cpu-s) or CPU µs per handshake"
 echo
 # JMH's table, with the MB/s rows' unit named.
 sed -n '/^Benchmark /,$p' "$log" | grep -v '^Benchmark result is saved' | sed -E '/:mb /s/ ops\/s$/  MB\/s/'

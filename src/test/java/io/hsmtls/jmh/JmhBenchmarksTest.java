@@ -129,6 +129,7 @@ class JmhBenchmarksTest {
                 .warmupIterations(0)
                 .measurementIterations(1)
                 .measurementTime(TimeValue.milliseconds(300))
+                .addProfiler(CpuProfiler.class)
                 .shouldFailOnError(true)
                 .verbosity(VerboseMode.SILENT)
                 .build()).run();
@@ -139,6 +140,12 @@ class JmhBenchmarksTest {
         assertTrue(mb != null && mb.getScore() > 0, "MB/s row: " + r.getSecondaryResults().keySet());
         // the MB/s row is the record rate times the record size
         assertEquals(r.getPrimaryResult().getScore() * 256 / 1e6, mb.getScore(), mb.getScore() * 0.01);
+        // the CPU profiler's row: records per CPU-second of this JVM
+        Result<?> cpu = r.getSecondaryResults().get("cpu");
+        assertTrue(cpu != null && cpu.getScore() > 0, "CPU row: " + r.getSecondaryResults().keySet());
+        assertEquals("ops/cpu-s", cpu.getScoreUnit());
+        Result<?> cpuMb = r.getSecondaryResults().get("cpu.mb");
+        assertEquals(cpu.getScore() * 256 / 1e6, cpuMb.getScore(), cpuMb.getScore() * 0.01);
     }
 
     private static boolean verify(String alg, PSSParameterSpec spec, PublicKey key, byte[] message, byte[] sig)
