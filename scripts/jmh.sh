@@ -4,7 +4,7 @@
 #   scripts/jmh.sh [--quick] [JMH args…]
 #
 #   --quick     smoke run (about 1–2 minutes): one fork, 1 × 1 s warm-up, 2 × 1 s measured per
-#               benchmark; figures not to quote. Do not combine with -f/-wi/-w/-i/-r.
+#               benchmark; figures not to quote (-f/-wi/-w/-i/-r given as JMH args win)
 #   (default)   the benchmarks' own settings: 2 forks, 6–10 s warm-up, 5 × 2 s measured (about
 #               8 minutes on 2 cores)
 #   JMH args    passed on, e.g. a benchmark regex ('RecordBenchmark', 'Handshake.*tls13'),
@@ -71,8 +71,14 @@ hsmtls key generate --key "$ec_uri" --type ec-p256 --id 01 >/dev/null
 hsmtls key generate --key "$rsa_uri" --type rsa-2048 --id 02 >/dev/null
 
 # ---- run -------------------------------------------------------------------------------------------
+# --quick's settings, each unless the JMH arguments set it themselves (JMH refuses an option twice).
 opts=()
-[ "$quick" = 1 ] && opts=(-f 1 -wi 1 -w 1s -i 2 -r 1s)
+given() { local a; for a in "${args[@]}"; do [ "$a" = "$1" ] && return 0; done; return 1; }
+if [ "$quick" = 1 ]; then
+  for pair in "-f 1" "-wi 1" "-w 1s" "-i 2" "-r 1s"; do
+    given "${pair% *}" || opts+=(${pair})
+  done
+fi
 log="$dir/jmh.log"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$(date +%s)
