@@ -79,7 +79,7 @@ class JmhBenchmarksTest {
     void handshakeBenchmark_fullTls13AndResumedTls12(String crypto) throws Exception {
         HandshakeBenchmark bench = new HandshakeBenchmark();
         bench.crypto = crypto;
-        bench.setup();
+        bench.prepare();
         var full = bench.tls13Full();
         assertEquals(ProtocolVersion.TLSv13, full.getNegotiatedVersion());
         assertEquals(CipherSuite.TLS_AES_128_GCM_SHA256, full.getCipherSuite());
