@@ -5,8 +5,8 @@
 #
 #   --quick     smoke run (about 1–2 minutes): one fork, 1 × 1 s warm-up, 2 × 1 s measured per
 #               benchmark; figures not to quote (-f/-wi/-w/-i/-r given as JMH args win)
-#   (default)   the benchmarks' own settings: 2 forks, 6–8 s warm-up (handshakes: 2,000 first), 5 × 2 s measured (about
-#               8 minutes on 2 cores)
+#   (default)   the benchmarks' own settings: 2 forks, 6–8 s warm-up (handshakes: 2,000 first),
+#               5 × 2 s measured (9–11 minutes on 2 cores)
 #   JMH args    passed on, e.g. a benchmark regex ('RecordBenchmark', 'Handshake.*tls13'),
 #               '-p crypto=fast', '-prof gc', '-h' for JMH's own help
 #

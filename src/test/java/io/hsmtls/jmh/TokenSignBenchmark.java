@@ -25,8 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Signatures through the token layer exactly as a handshake asks for them: {@link TokenKey#signDigest}
  * on a key found through {@link IaikTokens}, so each call goes through the lane of platform
  * threads, a pooled session and SoftHSM's {@code C_SignInit}/{@code C_Sign}. One caller shows the
- * latency of one signature; {@value #CALLERS} callers show what the lane delivers when handshakes
- * queue for it (SoftHSM's own CPU is the limit; on 2 cores, expect about 2× one caller).
+ * latency of one signature and what the hand-off to the lane costs; {@value #CALLERS} callers
+ * show what the lane delivers when handshakes queue for it (SoftHSM's own CPU is the limit).
  *
  * <p>The keys come from {@code -Dhsmtls.jmh.ecKey=URI} and {@code -Dhsmtls.jmh.rsaKey=URI}
  * ({@code pkcs11:token=…;object=…?module-path=…&pin-source=file:…}, both on one token), which
