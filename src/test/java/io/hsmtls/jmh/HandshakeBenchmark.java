@@ -5,7 +5,6 @@ import io.hsmtls.testing.TestPki;
 import io.hsmtls.tls.Profile;
 import io.hsmtls.tls.ServerCredentials;
 import io.hsmtls.tls.ServerSettings;
-import io.hsmtls.tls.SessionCache;
 import io.hsmtls.tls.TlsVersion;
 import java.io.IOException;
 import java.security.KeyPair;
@@ -18,7 +17,6 @@ import org.bouncycastle.tls.ProtocolVersion;
 import org.bouncycastle.tls.SecurityParameters;
 import org.bouncycastle.tls.TlsSession;
 import org.bouncycastle.tls.crypto.TlsCrypto;
-import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -56,10 +54,8 @@ public class HandshakeBenchmark {
     @Param({"fast", "jdk"})
     public String crypto;
 
-    ServerSettings settings;
-    JcaTlsCrypto serverCrypto;
+    InMemoryTls.Listener listener;
     TlsCrypto clientCrypto;
-    SessionCache<TlsSession> cache;
     /** A TLS 1.2 session every {@link #tls12Resumed} resumes. */
     TlsSession session12;
     final byte[] buf = new byte[32 * 1024];
@@ -90,12 +86,12 @@ public class HandshakeBenchmark {
         KeyPair pair = TestPki.ecKeyPair();
         X509Certificate cert = ca.leaf("CN=localhost").dns("localhost").publicKey(pair.getPublic()).serverAuth().sign();
         JcaTokenKey key = new JcaTokenKey(pair, cert);
-        settings = ServerSettings.of(ServerCredentials.checked(key, List.of(cert), Profile.COMPAT), Profile.COMPAT);
-        serverCrypto = InMemoryTls.crypto(crypto);
+        ServerSettings settings = ServerSettings.of(ServerCredentials.checked(key, List.of(cert), Profile.COMPAT),
+                Profile.COMPAT);
+        listener = new InMemoryTls.Listener(InMemoryTls.crypto(crypto), settings);
         clientCrypto = InMemoryTls.crypto("fast");
-        cache = new SessionCache<>(settings.sessionCacheSize(), settings.sessionLifetime());
         InMemoryTls.LoadClient first = tls12Client(null);
-        InMemoryTls.handshake(InMemoryTls.server(serverCrypto, settings, cache), first, buf);
+        InMemoryTls.handshake(listener.newServer(), first, buf);
         session12 = first.session;
         if (session12 == null || !session12.isResumable()) {
             throw new IllegalStateException("the TLS 1.2 handshake left no resumable session: check the server's"
@@ -107,7 +103,7 @@ public class HandshakeBenchmark {
     @Benchmark
     public SecurityParameters tls13Full() throws IOException {
         InMemoryTls.LoadClient client = InMemoryTls.LoadClient.tls13Aes128(clientCrypto, NamedGroup.x25519);
-        InMemoryTls.handshake(InMemoryTls.server(serverCrypto, settings, cache), client, buf);
+        InMemoryTls.handshake(listener.newServer(), client, buf);
         SecurityParameters p = client.parameters();
         if (!ProtocolVersion.TLSv13.equals(p.getNegotiatedVersion())) {
             throw new IllegalStateException("negotiated " + p.getNegotiatedVersion() + ", not TLS 1.3");
@@ -119,7 +115,7 @@ public class HandshakeBenchmark {
     @Benchmark
     public SecurityParameters tls12Resumed() throws IOException {
         InMemoryTls.LoadClient client = tls12Client(session12);
-        InMemoryTls.handshake(InMemoryTls.server(serverCrypto, settings, cache), client, buf);
+        InMemoryTls.handshake(listener.newServer(), client, buf);
         SecurityParameters p = client.parameters();
         if (!p.isResumedSession()) {
             throw new IllegalStateException("the TLS 1.2 handshake was not resumed");

@@ -3,6 +3,7 @@ package io.hsmtls.jmh;
 import io.hsmtls.tls.ServerSettings;
 import io.hsmtls.tls.SessionCache;
 import io.hsmtls.tls.TlsVersion;
+import io.hsmtls.tls.TokenTimer;
 import io.hsmtls.tls.bc.FastTlsCrypto;
 import io.hsmtls.tls.bc.JdkTlsCrypto;
 import java.io.IOException;
@@ -31,12 +32,16 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
  * (our policy, suites and credential choice), so a benchmark measures what {@code serve} runs
  * apart from sockets and threads.
  *
- * <p>{@code HsmTlsServer} is package-private and the benchmarks live in their own package, so it
- * is built through a method handle; a public factory on {@code io.hsmtls.tls.bc} would make this
- * plain code (see the JMH report in issue 5).
+ * <p>{@code HsmTlsServer} and {@code PreparedServer} are package-private and the benchmarks live
+ * in their own package, so they are built through method handles; a public factory on
+ * {@code io.hsmtls.tls.bc} (one non-blocking {@code TlsServer} per call) would make this plain code.
  */
 final class InMemoryTls {
-    private static final MethodHandle NEW_SERVER = serverConstructor();
+    private static final MethodHandle NEW_PREPARED = constructor("io.hsmtls.tls.bc.PreparedServer",
+            JcaTlsCrypto.class, ServerSettings.class);
+    private static final MethodHandle NEW_SERVER = constructor("io.hsmtls.tls.bc.HsmTlsServer",
+            JcaTlsCrypto.class, ServerSettings.class, SessionCache.class, TokenTimer.class,
+            classNamed("io.hsmtls.tls.bc.PreparedServer"));
 
     private InMemoryTls() {
     }
@@ -53,26 +58,61 @@ final class InMemoryTls {
         };
     }
 
-    /** A fresh server for one handshake, as {@code BcServerHandshaker} makes one per connection. */
-    static TlsServer server(JcaTlsCrypto crypto, ServerSettings settings, SessionCache<TlsSession> cache) {
-        try {
-            return (TlsServer) NEW_SERVER.invoke(crypto, settings, cache);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException("HsmTlsServer constructor failed: " + e, e);
+    /**
+     * What {@code BcServerHandshaker} keeps per listener (the crypto, the prepared Certificate
+     * messages and suites, the TLS 1.2 session cache), making a fresh {@code HsmTlsServer} per
+     * handshake as it does.
+     */
+    static final class Listener {
+        final JcaTlsCrypto crypto;
+        final ServerSettings settings;
+        final SessionCache<TlsSession> cache;
+        private final Object prepared;
+
+        Listener(JcaTlsCrypto crypto, ServerSettings settings) {
+            this.crypto = crypto;
+            this.settings = settings;
+            this.cache = new SessionCache<>(settings.sessionCacheSize(), settings.sessionLifetime());
+            this.prepared = invoke(NEW_PREPARED, crypto, settings);
+        }
+
+        TlsServer newServer() {
+            try {
+                return (TlsServer) NEW_SERVER.invoke(crypto, settings, cache, TokenTimer.server(null, 0, null), prepared);
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable e) {
+                throw new IllegalStateException("HsmTlsServer constructor failed: " + e, e);
+            }
         }
     }
 
-    private static MethodHandle serverConstructor() {
+    private static Class<?> classNamed(String name) {
         try {
-            Class<?> type = Class.forName("io.hsmtls.tls.bc.HsmTlsServer");
+            return Class.forName(name);
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException(name + " not found: update InMemoryTls to BcServerHandshaker's current set-up", e);
+        }
+    }
+
+    private static Object invoke(MethodHandle constructor, Object... args) {
+        try {
+            return constructor.invokeWithArguments(args);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(constructor + " failed: " + e, e);
+        }
+    }
+
+    private static MethodHandle constructor(String className, Class<?>... parameters) {
+        try {
+            Class<?> type = Class.forName(className);
             var lookup = MethodHandles.privateLookupIn(type, MethodHandles.lookup());
-            return lookup.findConstructor(type, MethodType.methodType(void.class, JcaTlsCrypto.class,
-                    ServerSettings.class, SessionCache.class));
+            return lookup.findConstructor(type, MethodType.methodType(void.class, parameters));
         } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("io.hsmtls.tls.bc.HsmTlsServer(JcaTlsCrypto, ServerSettings, SessionCache)"
-                    + " not found: the benchmarks follow its constructor; update InMemoryTls", e);
+            throw new IllegalStateException(className + java.util.Arrays.toString(parameters)
+                    + " not found: the benchmarks follow BcServerHandshaker's use of it; update InMemoryTls", e);
         }
     }
 

@@ -90,7 +90,7 @@ class JmhBenchmarksTest {
             assertTrue(resumed.isResumedSession());
         }
         assertEquals(crypto.equals("fast") ? "FastTlsCrypto" : "JdkTlsCrypto",
-                bench.serverCrypto.getClass().getSimpleName());
+                bench.listener.crypto.getClass().getSimpleName());
     }
 
     @Test

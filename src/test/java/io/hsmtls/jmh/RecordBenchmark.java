@@ -5,7 +5,6 @@ import io.hsmtls.testing.TestPki;
 import io.hsmtls.tls.Profile;
 import io.hsmtls.tls.ServerCredentials;
 import io.hsmtls.tls.ServerSettings;
-import io.hsmtls.tls.SessionCache;
 import io.hsmtls.tls.bc.FastTlsCrypto;
 import java.io.IOException;
 import java.security.KeyPair;
@@ -74,7 +73,7 @@ public class RecordBenchmark {
                     Profile.COMPAT);
             byte[] buf = new byte[32 * 1024];
             InMemoryTls.Pair connected = InMemoryTls.handshake(
-                    InMemoryTls.server(FastTlsCrypto.create(), settings, new SessionCache<>(16, settings.sessionLifetime())),
+                    new InMemoryTls.Listener(FastTlsCrypto.create(), settings).newServer(),
                     InMemoryTls.LoadClient.tls13Aes128(FastTlsCrypto.create(), NamedGroup.x25519), buf);
             client = connected.client();
             server = connected.server();
