@@ -217,6 +217,11 @@ public final class ProxyServer implements AutoCloseable {
         perSource.computeIfPresent(source, (k, n) -> n <= 1 ? null : n - 1);
     }
 
+    /** Sockets and TLS connections held for closing at shutdown (for tests: back to zero when all have ended). */
+    public int resourcesTracked() {
+        return openSockets.size();
+    }
+
     /** Client addresses with a connection open (for tests and metrics: the per-source table must not grow). */
     public int sourcesTracked() {
         return perSource.size();
@@ -264,6 +269,8 @@ public final class ProxyServer implements AutoCloseable {
             } catch (IOException e) {
                 tls.close();
                 closeQuietly(back);
+                openSockets.remove(tls);
+                openSockets.remove(back);
                 emit(new ConnectionRecord(id, peer, Optional.of(info), info.sni(),
                         "error: backend " + backend + " unreachable: " + e.getMessage(), 0, 0, since(start),
                         info.tokenTime()));
@@ -274,7 +281,11 @@ public final class ProxyServer implements AutoCloseable {
                     pump(id, peer, start, tls, info, back);
                 } finally {
                     closeQuietly(client);
+                    // All three go: the set is for closing what is open at shutdown, and an entry
+                    // left here keeps the connection's whole TLS state reachable for good.
                     openSockets.remove(client);
+                    openSockets.remove(tls);
+                    openSockets.remove(back);
                 }
             };
             return carry;
