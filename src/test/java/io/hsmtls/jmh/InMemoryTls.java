@@ -1,15 +1,11 @@
 package io.hsmtls.jmh;
 
 import io.hsmtls.tls.ServerSettings;
-import io.hsmtls.tls.SessionCache;
 import io.hsmtls.tls.TlsVersion;
-import io.hsmtls.tls.TokenTimer;
+import io.hsmtls.tls.bc.BcServerHandshaker;
 import io.hsmtls.tls.bc.FastTlsCrypto;
 import io.hsmtls.tls.bc.JdkTlsCrypto;
 import java.io.IOException;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.security.SecureRandom;
 import java.util.Vector;
 import org.bouncycastle.tls.CipherSuite;
@@ -30,19 +26,9 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
  * Both ends of a TLS connection in one thread, no sockets: Bouncy Castle's non-blocking protocol
  * objects hand each other their bytes. The server is the product's own {@code HsmTlsServer}
  * (our policy, suites and credential choice), so a benchmark measures what {@code serve} runs
- * apart from sockets and threads.
- *
- * <p>{@code HsmTlsServer} and {@code PreparedServer} are package-private and the benchmarks live
- * in their own package, so they are built through method handles; a public factory on
- * {@code io.hsmtls.tls.bc} (one non-blocking {@code TlsServer} per call) would make this plain code.
+ * apart from sockets and threads ({@code BcServerHandshaker.newTlsServer()}).
  */
 final class InMemoryTls {
-    private static final MethodHandle NEW_PREPARED = constructor("io.hsmtls.tls.bc.PreparedServer",
-            JcaTlsCrypto.class, ServerSettings.class);
-    private static final MethodHandle NEW_SERVER = constructor("io.hsmtls.tls.bc.HsmTlsServer",
-            JcaTlsCrypto.class, ServerSettings.class, SessionCache.class, TokenTimer.class,
-            classNamed("io.hsmtls.tls.bc.PreparedServer"));
-
     private InMemoryTls() {
     }
 
@@ -59,60 +45,21 @@ final class InMemoryTls {
     }
 
     /**
-     * What {@code BcServerHandshaker} keeps per listener (the crypto, the prepared Certificate
-     * messages and suites, the TLS 1.2 session cache), making a fresh {@code HsmTlsServer} per
-     * handshake as it does.
+     * One listener's server side, as {@code serve} builds it: a {@code BcServerHandshaker} (the
+     * crypto, the prepared Certificate messages and suites, the TLS 1.2 session cache), making a
+     * fresh server per handshake.
      */
     static final class Listener {
         final JcaTlsCrypto crypto;
-        final ServerSettings settings;
-        final SessionCache<TlsSession> cache;
-        private final Object prepared;
+        private final BcServerHandshaker handshaker;
 
         Listener(JcaTlsCrypto crypto, ServerSettings settings) {
             this.crypto = crypto;
-            this.settings = settings;
-            this.cache = new SessionCache<>(settings.sessionCacheSize(), settings.sessionLifetime());
-            this.prepared = invoke(NEW_PREPARED, crypto, settings);
+            this.handshaker = new BcServerHandshaker(settings, crypto);
         }
 
         TlsServer newServer() {
-            try {
-                return (TlsServer) NEW_SERVER.invoke(crypto, settings, cache, TokenTimer.server(null, 0, null), prepared);
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable e) {
-                throw new IllegalStateException("HsmTlsServer constructor failed: " + e, e);
-            }
-        }
-    }
-
-    private static Class<?> classNamed(String name) {
-        try {
-            return Class.forName(name);
-        } catch (ClassNotFoundException e) {
-            throw new IllegalStateException(name + " not found: update InMemoryTls to BcServerHandshaker's current set-up", e);
-        }
-    }
-
-    private static Object invoke(MethodHandle constructor, Object... args) {
-        try {
-            return constructor.invokeWithArguments(args);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(constructor + " failed: " + e, e);
-        }
-    }
-
-    private static MethodHandle constructor(String className, Class<?>... parameters) {
-        try {
-            Class<?> type = Class.forName(className);
-            var lookup = MethodHandles.privateLookupIn(type, MethodHandles.lookup());
-            return lookup.findConstructor(type, MethodType.methodType(void.class, parameters));
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(className + java.util.Arrays.toString(parameters)
-                    + " not found: the benchmarks follow BcServerHandshaker's use of it; update InMemoryTls", e);
+            return handshaker.newTlsServer();
         }
     }
 

@@ -105,11 +105,25 @@ public final class BcServerHandshaker implements ServerHandshaker {
         return handshake(socket, 0);
     }
 
+    /**
+     * A Bouncy Castle {@code TlsServer} for one handshake on a transport the caller drives (the
+     * in-memory benchmarks; BC's non-blocking {@code TlsServerProtocol}), with this listener's
+     * policy, prepared credentials, session cache and key-use listener, as {@link #handshake}
+     * uses. One per handshake.
+     */
+    public org.bouncycastle.tls.TlsServer newTlsServer() {
+        return newServer(TokenTimer.server(keyUses, 0, null));
+    }
+
+    private HsmTlsServer newServer(TokenTimer timer) {
+        return new HsmTlsServer(crypto, settings, cache, timer, prepared);
+    }
+
     @Override
     public TlsConnection handshake(Socket socket, long connectionId) throws HandshakeFailedException {
         long start = System.nanoTime();
-        HsmTlsServer server = new HsmTlsServer(crypto, settings, cache, TokenTimer.server(keyUses, connectionId,
-                socket.getRemoteSocketAddress() instanceof java.net.InetSocketAddress a ? a : null), prepared);
+        HsmTlsServer server = newServer(TokenTimer.server(keyUses, connectionId,
+                socket.getRemoteSocketAddress() instanceof java.net.InetSocketAddress a ? a : null));
         AtomicBoolean timedOut = new AtomicBoolean();
         ScheduledFuture<?> deadline = WATCHDOG.schedule(() -> {
             timedOut.set(true);
