@@ -1,13 +1,11 @@
 package io.hsmtls.proxy;
 
+import io.hsmtls.tls.Deadlines;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -52,12 +50,6 @@ public final class Pump {
     }
 
     /**
-     * Watches idle timeouts for all pumps: one timer task per pump instead of a thread per pump
-     * waiting in a loop, so a proxied connection needs only its own thread and one more.
-     */
-    private static final ScheduledThreadPoolExecutor IDLE_TIMER = idleTimer();
-
-    /**
      * Runs until both directions end; closes both endpoints before returning. The calling thread
      * copies a to b itself and one virtual thread copies b to a: an idle proxied connection is two
      * parked threads, not three.
@@ -97,7 +89,7 @@ public final class Pump {
         private final AtomicBoolean idle;
         private final Endpoint a;
         private final Endpoint b;
-        private ScheduledFuture<?> next;
+        private Deadlines.Entry next;
         private boolean stopped;
 
         IdleWatch(long limit, AtomicLong lastActivity, AtomicBoolean idle, Endpoint a, Endpoint b) {
@@ -111,7 +103,8 @@ public final class Pump {
 
         private synchronized void arm(long delayNanos) {
             if (!stopped) {
-                next = IDLE_TIMER.schedule(this, delayNanos, TimeUnit.NANOSECONDS);
+                // On the shared coarse deadlines (see there): arming and stopping wake nobody.
+                next = Deadlines.shared().after(Duration.ofNanos(delayNanos), this);
             }
         }
 
@@ -135,19 +128,9 @@ public final class Pump {
         synchronized void stop() {
             stopped = true;
             if (next != null) {
-                next.cancel(false);
+                next.cancel();
             }
         }
-    }
-
-    private static ScheduledThreadPoolExecutor idleTimer() {
-        ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "hsmtls-idle-timer");
-            t.setDaemon(true);
-            return t;
-        });
-        ex.setRemoveOnCancelPolicy(true);
-        return ex;
     }
 
     private static void copy(Endpoint from, Endpoint to, AtomicLong count, AtomicLong lastActivity,

@@ -18,6 +18,7 @@ public final class TokenTimer {
     private final boolean client;
     private final long connectionId;
     private final InetSocketAddress peer;
+    private CpuGate.Pass pass = CpuGate.Pass.none();
     private String sni;
     private String certificateSha256;
     private long nanos;
@@ -45,6 +46,22 @@ public final class TokenTimer {
         TokenTimer t = new TokenTimer(listener, true, connectionId, peer);
         t.sni = sni;
         return t;
+    }
+
+    /** The handshake's place in the {@link CpuGate}, given up for the time of each token operation. */
+    public TokenTimer gate(CpuGate.Pass pass) {
+        this.pass = pass == null ? CpuGate.Pass.none() : pass;
+        return this;
+    }
+
+    /**
+     * Marks the start of a token operation and returns its start time for {@link #signed} or
+     * {@link #decrypted}. The handshake leaves the CPU gate while the token works: with a slow
+     * or remote token, holding the place would keep a CPU idle.
+     */
+    public long begin() {
+        pass.leave();
+        return System.nanoTime();
     }
 
     /** The server name, once the ClientHello told it. */
@@ -76,6 +93,7 @@ public final class TokenTimer {
 
     private void record(long startNanos, Pkcs11Uri key, Mechanism mechanism, KeyUse.Purpose purpose, String result) {
         long took = System.nanoTime() - startNanos;
+        pass.enter();
         nanos += took;
         operations++;
         if (listener != null) {

@@ -1,6 +1,8 @@
 package io.hsmtls.tls.bc;
 
 import io.hsmtls.tls.CipherSuite;
+import io.hsmtls.tls.CpuGate;
+import io.hsmtls.tls.Deadlines;
 import io.hsmtls.tls.HandshakeFailedException;
 import io.hsmtls.tls.HandshakeInfo;
 import io.hsmtls.tls.KeyUseListener;
@@ -15,10 +17,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.bouncycastle.tls.ProtocolVersion;
 import org.bouncycastle.tls.SecurityParameters;
@@ -35,13 +33,14 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
  */
 public final class BcServerHandshaker implements ServerHandshaker {
     /** Closes sockets whose handshake outlives the timeout; one daemon thread for all listeners. */
-    private static final ScheduledExecutorService WATCHDOG = watchdog();
 
     private final ServerSettings settings;
     private final JcaTlsCrypto crypto;
     private final SessionCache<TlsSession> cache;
     private final KeyUseListener keyUses;
     private final PreparedServer prepared;
+    /** Shared by every listener of the process: the CPUs are (null: no gate). */
+    private final CpuGate gate = CpuGate.shared();
 
     /**
      * With {@link FastTlsCrypto}: Bouncy Castle's curve code for the key exchange, the JDK for the
@@ -122,22 +121,25 @@ public final class BcServerHandshaker implements ServerHandshaker {
     @Override
     public TlsConnection handshake(Socket socket, long connectionId) throws HandshakeFailedException {
         long start = System.nanoTime();
+        CpuGate.Pass pass = gate == null ? CpuGate.Pass.none() : gate.pass();
         HsmTlsServer server = newServer(TokenTimer.server(keyUses, connectionId,
-                socket.getRemoteSocketAddress() instanceof java.net.InetSocketAddress a ? a : null));
+                socket.getRemoteSocketAddress() instanceof java.net.InetSocketAddress a ? a : null).gate(pass));
         AtomicBoolean timedOut = new AtomicBoolean();
-        ScheduledFuture<?> deadline = WATCHDOG.schedule(() -> {
+        Deadlines.Entry deadline = Deadlines.shared().after(settings.handshakeTimeout(), () -> {
             timedOut.set(true);
             closeQuietly(socket);
-        }, settings.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        });
         TlsServerProtocol protocol;
         HandshakeStreams streams = null;
         try {
-            streams = new HandshakeStreams(socket);
+            streams = new HandshakeStreams(socket, pass);
+            pass.enter();
             protocol = new TlsServerProtocol(streams.in, streams.out);
             protocol.accept(server);
             streams.handshakeDone();
         } catch (IOException | RuntimeException e) {
-            deadline.cancel(false);
+            pass.leave();
+            deadline.cancel();
             if (streams != null) {
                 streams.sendPendingQuietly();
             }
@@ -154,7 +156,8 @@ public final class BcServerHandshaker implements ServerHandshaker {
                     : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
             throw new HandshakeFailedException(alert, !timedOut.get() && server.alertSent, server.sni, took, reason, e);
         }
-        deadline.cancel(false);
+        pass.leave();
+        deadline.cancel();
         SecurityParameters sp = server.connectionParameters();
         ProtocolVersion pv = sp.getNegotiatedVersion();
         TlsVersion version = ProtocolVersion.TLSv13.equals(pv) ? TlsVersion.TLS_1_3 : TlsVersion.TLS_1_2;
@@ -362,15 +365,5 @@ public final class BcServerHandshaker implements ServerHandshaker {
         } catch (IOException ignored) {
             // nothing to report: closing a socket we are abandoning
         }
-    }
-
-    private static ScheduledExecutorService watchdog() {
-        ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "hsmtls-handshake-watchdog");
-            t.setDaemon(true);
-            return t;
-        });
-        ex.setRemoveOnCancelPolicy(true);
-        return ex;
     }
 }

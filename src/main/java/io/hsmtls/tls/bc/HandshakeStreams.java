@@ -73,8 +73,16 @@ final class HandshakeStreams {
     private byte[] outBuf = new byte[4096];
     private int outLen;
 
+    /** The handshake's place in the CPU gate: given up while a read waits for the peer. */
+    private final io.hsmtls.tls.CpuGate.Pass pass;
+
     HandshakeStreams(Socket socket) throws IOException {
+        this(socket, io.hsmtls.tls.CpuGate.Pass.none());
+    }
+
+    HandshakeStreams(Socket socket, io.hsmtls.tls.CpuGate.Pass pass) throws IOException {
         this.socket = socket;
+        this.pass = pass;
         this.rawIn = socket.getInputStream();
         this.rawOut = socket.getOutputStream();
     }
@@ -215,7 +223,7 @@ final class HandshakeStreams {
                     sendPending();
                 }
                 if (len < READ_BUFFER) {
-                    int n = rawIn.read(inBuf, 0, READ_BUFFER);
+                    int n = handshakeRead(inBuf, 0, READ_BUFFER);
                     if (n <= 0) {
                         return n;
                     }
@@ -224,7 +232,10 @@ final class HandshakeStreams {
                     return read(b, off, len);
                 }
             }
-            if (handshaking || len >= STREAM_BUFFER) {
+            if (handshaking) {
+                return handshakeRead(b, off, len);
+            }
+            if (len >= STREAM_BUFFER) {
                 return rawIn.read(b, off, len);
             }
             // Past the handshake. FIONREAD is one cheap system call; it saves a read per header
@@ -254,6 +265,23 @@ final class HandshakeStreams {
             inPos = 0;
             inLimit = n;
             return read(b, off, len);
+        }
+
+        /**
+         * A handshake read: when the socket has nothing yet, the read will wait for the peer, and
+         * the handshake leaves the CPU gate for that time (FIONREAD costs one system call; a
+         * read that finds data keeps its place and its turn).
+         */
+        private int handshakeRead(byte[] b, int off, int len) throws IOException {
+            if (!pass.holding() || rawIn.available() > 0) {
+                return rawIn.read(b, off, len);
+            }
+            pass.leave();
+            try {
+                return rawIn.read(b, off, len);
+            } finally {
+                pass.enter();
+            }
         }
 
         @Override

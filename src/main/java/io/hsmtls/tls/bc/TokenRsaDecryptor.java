@@ -71,7 +71,7 @@ public final class TokenRsaDecryptor implements TlsCredentialedDecryptor {
                 c = new byte[k];
                 System.arraycopy(ciphertext, 0, c, k - ciphertext.length, ciphertext.length);
             }
-            long start = System.nanoTime();
+            long start = timer.begin();
             Mechanism mechanism = Mechanism.CKM_RSA_X_509;
             String result = "ok";
             try {

@@ -70,7 +70,7 @@ public final class TokenSigner implements TlsCredentialedSigner {
             throw new TlsFatalAlert(AlertDescription.internal_error, "digest for " + scheme.tlsName() + " has "
                     + hash.length + " bytes, expected " + scheme.hashLength());
         }
-        long start = System.nanoTime();
+        long start = timer.begin();
         RuntimeException failure = null;
         try {
             return key.signDigest(scheme, hash);
@@ -105,7 +105,7 @@ public final class TokenSigner implements TlsCredentialedSigner {
 
             @Override
             public byte[] getSignature() throws IOException {
-                long start = System.nanoTime();
+                long start = timer.begin();
                 RuntimeException failure = null;
                 try {
                     return key.sign(scheme, buffer.toByteArray());
