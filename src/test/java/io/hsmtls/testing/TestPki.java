@@ -84,6 +84,22 @@ public final class TestPki {
             return held;
         }
 
+        /** A JSSE client context ({@code "TLS"}, {@code "TLSv1.3"}, …) that trusts this CA only. */
+        public javax.net.ssl.SSLContext trustingClient(String protocol) {
+            try {
+                java.security.KeyStore ts = java.security.KeyStore.getInstance("PKCS12");
+                ts.load(null, null);
+                ts.setCertificateEntry("ca", certificate());
+                javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+                tmf.init(ts);
+                javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance(protocol);
+                ctx.init(null, tmf.getTrustManagers(), null);
+                return ctx;
+            } catch (GeneralSecurityException | IOException e) {
+                throw new IllegalStateException("client context trusting " + certificate().getSubjectX500Principal(), e);
+            }
+        }
+
         public LeafBuilder leaf(String subject) {
             return new LeafBuilder(this, subject);
         }

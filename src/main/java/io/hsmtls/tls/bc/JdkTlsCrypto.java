@@ -7,8 +7,14 @@ import java.security.SecureRandom;
 import java.security.spec.AlgorithmParameterSpec;
 import java.util.Locale;
 import org.bouncycastle.jcajce.util.DefaultJcaJceHelper;
+import javax.crypto.Cipher;
+import org.bouncycastle.tls.EncryptionAlgorithm;
 import org.bouncycastle.tls.crypto.Tls13Verifier;
+import org.bouncycastle.tls.crypto.TlsCipher;
+import org.bouncycastle.tls.crypto.TlsCryptoException;
+import org.bouncycastle.tls.crypto.TlsCryptoParameters;
 import org.bouncycastle.tls.crypto.TlsStreamVerifier;
+import org.bouncycastle.tls.crypto.impl.TlsAEADCipher;
 import org.bouncycastle.tls.crypto.impl.TlsAEADCipherImpl;
 import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
 
@@ -56,6 +62,48 @@ public class JdkTlsCrypto extends JcaTlsCrypto {
             return new JdkGcmCipher(getHelper().createCipher(cipherName), keySize, isEncrypting);
         }
         return super.createAEADCipher(cipherName, algorithm, keySize, isEncrypting);
+    }
+
+    /**
+     * ChaCha20-Poly1305 on the JDK's own AEAD ({@link JdkChaCha20Poly1305Cipher}): Bouncy Castle
+     * looks for "ChaCha7539" and "Poly1305", which the JDK does not have, and would report the
+     * algorithm missing.
+     */
+    @Override
+    public boolean hasEncryptionAlgorithm(int encryptionAlgorithm) {
+        if (encryptionAlgorithm == EncryptionAlgorithm.CHACHA20_POLY1305) {
+            return CHACHA20_POLY1305;
+        }
+        return super.hasEncryptionAlgorithm(encryptionAlgorithm);
+    }
+
+    @Override
+    public TlsCipher createCipher(TlsCryptoParameters parameters, int encryptionAlgorithm, int macAlgorithm)
+            throws IOException {
+        if (encryptionAlgorithm != EncryptionAlgorithm.CHACHA20_POLY1305 || !CHACHA20_POLY1305) {
+            return super.createCipher(parameters, encryptionAlgorithm, macAlgorithm);
+        }
+        try {
+            return new TlsAEADCipher(parameters,
+                    new JdkChaCha20Poly1305Cipher(getHelper().createCipher(JdkChaCha20Poly1305Cipher.JCA_NAME), true),
+                    new JdkChaCha20Poly1305Cipher(getHelper().createCipher(JdkChaCha20Poly1305Cipher.JCA_NAME), false),
+                    JdkChaCha20Poly1305Cipher.KEY_SIZE, JdkChaCha20Poly1305Cipher.TAG_SIZE,
+                    TlsAEADCipher.AEAD_CHACHA20_POLY1305);
+        } catch (GeneralSecurityException e) {
+            throw new TlsCryptoException("cannot create a ChaCha20-Poly1305 record cipher: " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether this JDK has the ChaCha20-Poly1305 AEAD (every JDK since 11 does). */
+    private static final boolean CHACHA20_POLY1305 = jdkHas(JdkChaCha20Poly1305Cipher.JCA_NAME);
+
+    private static boolean jdkHas(String transformation) {
+        try {
+            Cipher.getInstance(transformation);
+            return true;
+        } catch (GeneralSecurityException e) {
+            return false;
+        }
     }
 
     static String jdkName(String algorithmName, AlgorithmParameterSpec parameter) {

@@ -12,12 +12,10 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.security.KeyPair;
-import java.security.KeyStore;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 
 /** Logic check of the BC server over a JVM key (no token): JSSE client, echo one line. */
@@ -43,13 +41,7 @@ class HandshakeSmokeTest {
                             throw new RuntimeException(e);
                         }
                     });
-                    KeyStore ts = KeyStore.getInstance("PKCS12");
-                    ts.load(null, null);
-                    ts.setCertificateEntry("ca", ca.certificate());
-                    TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-                    tmf.init(ts);
-                    SSLContext ctx = SSLContext.getInstance("TLS");
-                    ctx.init(null, tmf.getTrustManagers(), null);
+                    SSLContext ctx = ca.trustingClient("TLS");
                     try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("localhost", ss.getLocalPort())) {
                         s.setEnabledProtocols(new String[] {proto});
                         s.getOutputStream().write(42);

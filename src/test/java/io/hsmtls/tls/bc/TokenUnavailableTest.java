@@ -17,14 +17,12 @@ import io.hsmtls.token.TokenUnavailableException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.KeyPair;
-import java.security.KeyStore;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -51,13 +49,7 @@ class TokenUnavailableTest {
                 new InetSocketAddress(InetAddress.getLoopbackAddress(), 1), new BcServerHandshaker(settings),
                 ProxyLimits.defaults(), records::add)) {
             int port = proxy.start().getPort();
-            KeyStore ts = KeyStore.getInstance("PKCS12");
-            ts.load(null, null);
-            ts.setCertificateEntry("ca", ca.certificate());
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-            tmf.init(ts);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, tmf.getTrustManagers(), null);
+            SSLContext ctx = ca.trustingClient("TLS");
             long t0 = System.nanoTime();
             SSLException e = assertThrows(SSLException.class, () -> {
                 try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("localhost", port)) {
