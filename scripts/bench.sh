@@ -12,13 +12,15 @@
 #   --dir DIR   scratch directory (token, configs, logs, results.tsv); default target/bench-run
 #
 # Scenarios: hs13-ec hs12-ecdhe-rsa hs12-rsa-kx resume12 latency13-ec bulk13 hs13-ec-echo slow-token
-# idle. Runs are interleaved (A B C A B C …).
+# echo-floor idle. Runs are interleaved (A B C A B C …).
 # hs13-ec-echo and slow-token are one pair under identical load (TLS 1.3 full handshakes from
 # 64 workers, SLOW_CONC to change, while 16 established connections echo 64 bytes 50 times a
 # second each): hs13-ec-echo on the plain SoftHSM key, slow-token on the same key through the
 # slow-pkcs11 test double (src/test/c, built here with cc), which adds SLOW_DELAY_MS (default 5) to
 # every sign and decrypt like a network HSM. The table shows slow-token's throughput as a ratio of
-# hs13-ec-echo's (ratio_hs_per_s) and both runs' echo latency (echo_p50_ms, echo_p99_ms). Per-CPU figures divide by the server's own CPU time read from
+# hs13-ec-echo's (ratio_hs_per_s) and both runs' echo latency (echo_p50_ms, echo_p99_ms).
+# echo-floor is the machine's share of that echo latency: the same handshake load goes to another
+# server of the run while a server's own echo connections are measured (it needs two servers). Per-CPU figures divide by the server's own CPU time read from
 # /proc (whole process tree), so they stay meaningful on a shared machine. Everything listens on
 # 127.0.0.1 and everything started here is stopped on exit.
 set -euo pipefail
@@ -32,7 +34,7 @@ usage() { sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 2; }
 quick=0
 repeats=""
 servers="hsmtls,sunjsse,nginx"
-scenarios="hs13-ec,hs12-ecdhe-rsa,hs12-rsa-kx,resume12,latency13-ec,bulk13,hs13-ec-echo,slow-token,idle"
+scenarios="hs13-ec,hs12-ecdhe-rsa,hs12-rsa-kx,resume12,latency13-ec,bulk13,hs13-ec-echo,slow-token,echo-floor,idle"
 dir="$top/target/bench-run"
 idle_counts=""
 while [ $# -gt 0 ]; do
@@ -267,6 +269,31 @@ run() { # server scenario key warmup args…
       >> "$results" 2>> "$dir/logs/load.log" || echo "bench: $scenario on $server failed (see $dir/logs/load.log)" >&2
 }
 
+# Echo latency on a server while the hs13-ec-echo handshake load goes to another server: what the
+# shared CPUs (load generator, echo clients, other processes) cost the echoes by themselves, so
+# hs13-ec-echo's figure can be read as floor + the server's own queueing. One handshake worker
+# keeps the measured server's connections new, as in hs13-ec-echo, without loading it.
+echo_floor() { # server
+  local s=$1 other="" o lp
+  for o in "${active[@]}"; do
+    [ "$o" != "$s" ] && [ -n "${addr[$o-ec]:-}" ] && { other=$o; break; }
+  done
+  [ -n "$other" ] || { echo "bench: echo-floor needs a second server to load; skipped for $s" >&2; return 0; }
+  # java itself in the background (not the bench function, whose subshell would be what $! names),
+  # so the kill below stops the load.
+  "$JAVA" "${JOPTS[@]}" -Xmx2g -cp "$jar" io.hsmtls.cli.BenchCommand \
+      load --connect "${addr[$other-ec]}" --trust "$trust" --label "$other" --scenario echo-floor-load \
+      --warmup 0 --mode handshake --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 \
+      --concurrency "$slow_conc" --duration 300s > /dev/null 2>> "$dir/logs/load.log" &
+  lp=$!
+  sleep 2
+  echo "bench: (echo-floor: the handshake load goes to $other)" >&2
+  run "$s" echo-floor ec 100 --mode handshake --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 \
+      --concurrency 1 --duration "$dur" --echo-connections "$echo_conns" --echo-rate "$echo_rate"
+  kill "$lp" 2>/dev/null || true
+  wait "$lp" 2>/dev/null || true
+}
+
 scenario_args() { # scenario → key and load arguments
   case "$1" in
     hs13-ec) echo "ec --mode handshake --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 --concurrency $conc --duration $dur" ;;
@@ -303,6 +330,10 @@ for r in $(seq 1 "$repeats"); do
       >> "$results" 2>> "$dir/logs/load.log" || echo "bench: token rate (rsa-decrypt) failed" >&2
   for sc in ${scenarios//,/ }; do
     [ "$sc" = idle ] && continue
+    if [ "$sc" = echo-floor ]; then
+      for s in "${active[@]}"; do echo_floor "$s"; done
+      continue
+    fi
     a=$(scenario_args "$sc") || { echo "bench: unknown scenario '$sc'" >&2; exit 2; }
     for s in "${active[@]}"; do
       # shellcheck disable=SC2086
