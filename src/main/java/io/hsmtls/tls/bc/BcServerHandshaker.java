@@ -32,8 +32,6 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
  * connections of a listener; the session cache is shared.
  */
 public final class BcServerHandshaker implements ServerHandshaker {
-    /** Closes sockets whose handshake outlives the timeout; one daemon thread for all listeners. */
-
     private final ServerSettings settings;
     private final JcaTlsCrypto crypto;
     private final SessionCache<TlsSession> cache;
@@ -138,7 +136,7 @@ public final class BcServerHandshaker implements ServerHandshaker {
             protocol.accept(server);
             streams.handshakeDone();
         } catch (IOException | RuntimeException e) {
-            pass.leave();
+            pass.leave(); // before the lingering close, which waits on the peer
             deadline.cancel();
             if (streams != null) {
                 streams.sendPendingQuietly();
@@ -155,8 +153,10 @@ public final class BcServerHandshaker implements ServerHandshaker {
                     : server.alertMessage != null ? server.alertMessage
                     : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
             throw new HandshakeFailedException(alert, !timedOut.get() && server.alertSent, server.sni, took, reason, e);
+        } finally {
+            // Every way out, an Error too: a place kept by a dead handshake would be lost for good.
+            pass.leave();
         }
-        pass.leave();
         deadline.cancel();
         SecurityParameters sp = server.connectionParameters();
         ProtocolVersion pv = sp.getNegotiatedVersion();
