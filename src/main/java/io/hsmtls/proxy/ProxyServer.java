@@ -29,6 +29,8 @@ import java.util.function.Consumer;
  */
 public final class ProxyServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.hsmtls.connection");
+    /** How long shutdown waits for the cut TLS connections' close_notify before closing their sockets. */
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
     private final InetSocketAddress listen;
     private final InetSocketAddress backend;
@@ -375,6 +377,26 @@ public final class ProxyServer implements AutoCloseable {
             }
         }
         int cut = connections.size();
+        // TLS connections first, so their peers get close_notify, each on a thread of its own: a
+        // close waits (up to a grace) on a peer that stopped reading, and one after another that
+        // would add up over thousands of connections. Then the plain sockets.
+        java.util.List<Thread> closing = new java.util.ArrayList<>();
+        for (AutoCloseable c : Set.copyOf(openSockets)) {
+            if (!(c instanceof Socket)) {
+                closing.add(Thread.ofVirtual().name("shutdown-close").start(() -> closeQuietly(c)));
+            }
+        }
+        long closeBy = System.nanoTime() + CLOSE_WAIT.toNanos();
+        for (Thread t : closing) {
+            try {
+                if (!t.join(Duration.ofNanos(Math.max(1, closeBy - System.nanoTime())))) {
+                    break;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         for (AutoCloseable c : Set.copyOf(openSockets)) {
             closeQuietly(c);
         }

@@ -121,8 +121,12 @@ public final class Pump {
                 }
                 idle.set(true);
             }
-            closeQuietly(a);
-            closeQuietly(b);
+            // Not here on the deadlines' thread, which every connection's timeouts share: closing
+            // TLS sends close_notify, which waits (up to a grace) on a peer that stopped reading.
+            Thread.ofVirtual().name("idle-close").start(() -> {
+                closeQuietly(a);
+                closeQuietly(b);
+            });
         }
 
         synchronized void stop() {

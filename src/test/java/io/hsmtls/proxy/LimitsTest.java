@@ -15,6 +15,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -90,11 +92,112 @@ class LimitsTest {
                  Socket b = acceptLater(backend)) {
                 s.setSoTimeout(10_000);
                 s.startHandshake();
-                assertTrue(b.isBound() || !b.isBound(), "backend side held open");
                 assertEquals(-1, s.getInputStream().read(), "closed when idle");
             }
             ConnectionRecord rec = ServeMatrixTest.awaitRecordIn(f, before);
             assertTrue(rec.outcome().startsWith("idle timeout"), rec.line());
+        }
+    }
+
+    /**
+     * A client that stops reading while the backend keeps sending: the proxy's write to it blocks
+     * on a full send buffer, the connection goes idle, and its close_notify cannot be written. The
+     * idle timeout still ends the connection, and a silent client that comes afterwards is still
+     * cut at its handshake timeout: a close waiting on one peer holds up nobody else's deadlines
+     * (they share one thread).
+     */
+    @Test
+    void idleTimeout_clientStoppedReading_connectionEnds_andOtherDeadlinesStillFire() throws Exception {
+        try (ServerSocket backend = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+            int port = f.proxy(f.settings("ec", Profile.COMPAT, ClientAuthMode.NONE)
+                            .withHandshakeTimeout(Duration.ofMillis(500)),
+                    (InetSocketAddress) backend.getLocalSocketAddress(),
+                    ProxyLimits.defaults().withIdleTimeout(Duration.ofMillis(400)));
+            int before = f.quiesce();
+            SSLSocket s = (SSLSocket) f.jsse(null).getSocketFactory().createSocket();
+            s.setReceiveBufferSize(8 * 1024);
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            try (s) {
+                s.startHandshake();
+                try (Socket b = backend.accept()) {
+                    Thread flood = Thread.ofVirtual().start(() -> {
+                        byte[] chunk = new byte[16 * 1024];
+                        try {
+                            OutputStream out = b.getOutputStream();
+                            while (true) {
+                                out.write(chunk); // until the proxy closes this side
+                            }
+                        } catch (java.io.IOException closed) {
+                            // the end this test waits for
+                        }
+                    });
+                    Thread.sleep(1_500); // buffers full within milliseconds; the 400 ms idle timeout is past
+                    try (Socket silent = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                        silent.setSoTimeout(8_000);
+                        long t0 = System.nanoTime();
+                        silent.getOutputStream().write(0x16);
+                        assertEquals(-1, silent.getInputStream().read(), "silent client cut at its handshake timeout");
+                        long ms = (System.nanoTime() - t0) / 1_000_000;
+                        assertTrue(ms < 3_000, "cut after " + ms + " ms (handshake timeout 500 ms)");
+                    }
+                    flood.join(Duration.ofSeconds(10));
+                    assertTrue(!flood.isAlive(), "the stuck connection ended: its backend side was closed");
+                }
+            }
+            f.quiesce();
+            assertTrue(f.records.subList(before, f.records.size()).stream()
+                            .anyMatch(r -> r.outcome().startsWith("idle timeout")),
+                    "an idle-timeout record among " + f.records.subList(before, f.records.size()));
+        }
+    }
+
+    /**
+     * Shutdown with connections whose clients stopped reading: each cut connection's close_notify
+     * waits on its peer up to a grace, so they are closed side by side, not one after another
+     * (three in a row would take three graces).
+     */
+    @Test
+    void shutdown_clientsStoppedReading_closedSideBySide() throws Exception {
+        try (ServerSocket backend = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+            int port = f.proxy(f.settings("ec", Profile.COMPAT, ClientAuthMode.NONE),
+                    (InetSocketAddress) backend.getLocalSocketAddress(), ProxyLimits.defaults());
+            ProxyServer proxy = f.proxies.get(f.proxies.size() - 1);
+            List<SSLSocket> clients = new ArrayList<>();
+            List<Thread> floods = new ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    SSLSocket s = (SSLSocket) f.jsse(null).getSocketFactory().createSocket();
+                    clients.add(s);
+                    s.setReceiveBufferSize(8 * 1024);
+                    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+                    s.startHandshake();
+                    Socket b = backend.accept();
+                    floods.add(Thread.ofVirtual().start(() -> {
+                        byte[] chunk = new byte[16 * 1024];
+                        try (b) {
+                            while (true) {
+                                b.getOutputStream().write(chunk);
+                            }
+                        } catch (java.io.IOException closed) {
+                            // the proxy closed this side
+                        }
+                    }));
+                }
+                Thread.sleep(500); // every proxy write to the clients blocked on a full buffer
+                long t0 = System.nanoTime();
+                assertEquals(3, proxy.shutdown(Duration.ZERO), "three connections cut");
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                long grace = io.hsmtls.tls.bc.BcServerHandshaker.CLOSE_NOTIFY_GRACE.toMillis();
+                assertTrue(ms < 2 * grace, "shutdown took " + ms + " ms: close_notify grace " + grace + " ms each");
+                for (Thread t : floods) {
+                    t.join(Duration.ofSeconds(5));
+                    assertTrue(!t.isAlive(), "every connection's backend side closed");
+                }
+            } finally {
+                for (SSLSocket s : clients) {
+                    s.close();
+                }
+            }
         }
     }
 

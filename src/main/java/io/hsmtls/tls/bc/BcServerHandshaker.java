@@ -167,6 +167,9 @@ public final class BcServerHandshaker implements ServerHandshaker {
         return new BcConnection(socket, protocol, streams, info);
     }
 
+    /** How long an established connection's close may wait for its close_notify to be written. */
+    public static final Duration CLOSE_NOTIFY_GRACE = Duration.ofSeconds(2);
+
     private static final class BcConnection implements TlsConnection {
         private final Socket socket;
         private final TlsServerProtocol protocol;
@@ -198,13 +201,24 @@ public final class BcServerHandshaker implements ServerHandshaker {
             return info;
         }
 
+        /**
+         * Sends close_notify, then closes the socket; never waits longer than
+         * {@link #CLOSE_NOTIFY_GRACE} for the alert to go. The alert goes into the socket's send
+         * buffer, which a peer that stopped reading has filled (and a writer blocked on it holds
+         * Bouncy Castle's record layer): without the bound, whoever closes — the idle timeout,
+         * shutdown — would wait on that peer for good. At the grace the socket is closed under
+         * the write, which then fails at once.
+         */
         @Override
         public void close() {
             if (closed.compareAndSet(false, true)) {
+                Deadlines.Entry guard = Deadlines.shared().after(CLOSE_NOTIFY_GRACE, () -> closeQuietly(socket));
                 try {
                     protocol.close();
                 } catch (IOException | RuntimeException ignored) {
                     // the peer may be gone already; the socket close below is what matters
+                } finally {
+                    guard.cancel();
                 }
                 closeQuietly(socket);
             }
