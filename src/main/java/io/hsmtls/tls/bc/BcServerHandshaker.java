@@ -137,22 +137,26 @@ public final class BcServerHandshaker implements ServerHandshaker {
             streams.handshakeDone();
         } catch (IOException | RuntimeException e) {
             pass.leave(); // before the lingering close, which waits on the peer
-            deadline.cancel();
+            boolean late = timedOut.get();
+            // The deadline stays armed through the alert and the lingering close: both wait on
+            // the peer (the alert on a send buffer a non-reading peer has filled), and the
+            // handshake timeout is what bounds a connection's time before it carries data.
             if (streams != null) {
                 streams.sendPendingQuietly();
             }
-            if (timedOut.get()) {
+            if (late) {
                 closeQuietly(socket);
             } else {
                 lingeringClose(socket);
             }
+            deadline.cancel();
             Duration took = Duration.ofNanos(System.nanoTime() - start);
-            String alert = timedOut.get() ? "none" : server.alert;
-            String reason = timedOut.get()
+            String alert = late ? "none" : server.alert;
+            String reason = late
                     ? "handshake not finished within " + settings.handshakeTimeout()
                     : server.alertMessage != null ? server.alertMessage
                     : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-            throw new HandshakeFailedException(alert, !timedOut.get() && server.alertSent, server.sni, took, reason, e);
+            throw new HandshakeFailedException(alert, !late && server.alertSent, server.sni, took, reason, e);
         } finally {
             // Every way out, an Error too: a place kept by a dead handshake would be lost for good.
             pass.leave();
