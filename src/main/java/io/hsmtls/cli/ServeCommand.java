@@ -7,6 +7,7 @@ import io.hsmtls.config.ServeConfigLoader;
 import io.hsmtls.observe.AuditLog;
 import io.hsmtls.observe.Metrics;
 import io.hsmtls.proxy.ProxyLimits;
+import io.hsmtls.proxy.HeapBudget;
 import io.hsmtls.proxy.ProxyServer;
 import io.hsmtls.tls.ChainValidator;
 import io.hsmtls.tls.ClientAuthMode;
@@ -223,6 +224,9 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                 KeyUseListener keyUses = KeyUses.listener(audit, l.name().equals("main") ? null : l.name(), others);
                 starts.add(prepare(io, l, tokens, proxies, keyUses, metricsServer, live));
             }
+            long maxConnections = listeners.stream().mapToLong(l -> l.config().limits().maxConnections()).sum();
+            HeapBudget.check(maxConnections, Runtime.getRuntime().maxMemory())
+                    .ifPresent(w -> io.err().println("hsmtls: warning: " + w));
             starts.forEach(Runnable::run);
             if (metricsServer != null) {
                 ServeMetrics.wire(metricsServer, live, tokens);

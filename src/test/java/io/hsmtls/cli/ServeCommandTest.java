@@ -150,6 +150,32 @@ class ServeCommandTest {
         assertEquals(0, run.get(20, TimeUnit.SECONDS), err.toString());
     }
 
+    /** A connection limit the heap could not hold if every connection streamed: said before serving. */
+    @Test
+    void maxConnectionsBeyondTheHeap_warnsNamingTheFigures_andServes() throws Exception {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> Main.run(
+                new ByteArrayInputStream(new byte[0]), new PrintWriter(out), new PrintWriter(err),
+                "serve", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:" + http.getAddress().getPort(),
+                "--key", hsm.keyUri("web"), "--max-connections", "10000000"),
+                java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+        for (int i = 0; i < 300 && !out.toString().contains("listening on") && !run.isDone(); i++) {
+            Thread.sleep(20);
+        }
+        assertTrue(out.toString().contains("listening on"), out + "\n" + err);
+        for (int i = 0; i < 400 && !run.isDone(); i++) {
+            java.util.concurrent.CountDownLatch stop = ServeCommand.stopForTests; // set just after listening
+            if (stop != null) {
+                stop.countDown();
+            }
+            Thread.sleep(50);
+        }
+        assertEquals(0, run.get(20, TimeUnit.SECONDS), err.toString());
+        assertTrue(err.toString().contains("hsmtls: warning: max connections 10000000 would need about 3662.1 GiB "
+                + "of heap if all streamed at once"), err.toString());
+    }
+
     /** A real process and a real SIGTERM: stops accepting, lets the open connection finish, exits. */
     @Test
     void sigterm_drainsOpenConnection_andExits() throws Exception {

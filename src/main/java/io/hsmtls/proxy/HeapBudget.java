@@ -1,0 +1,40 @@
+package io.hsmtls.proxy;
+
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * What a proxied connection needs of the heap while data streams through it, and whether a
+ * connection limit fits under the JVM's heap cap. Measured (README, Operations): 300 connections
+ * each sending and receiving 64 MB at full speed through {@code serve} held 290–370 KiB of live
+ * heap each after a full GC — the two pump buffers (up to 64 KiB each), the TLS side's read and
+ * batched-write buffers (65 KiB each) and Bouncy Castle's record and application-data buffers. An
+ * idle connection holds ~15 KiB, so the limit matters only when many stream at once; then a heap
+ * too small for them ends in {@code OutOfMemoryError}, which takes connections down with it.
+ */
+public final class HeapBudget {
+    /** Live heap of one connection streaming at full speed both ways, rounded up from the measurement. */
+    public static final long STREAMING_CONNECTION_BYTES = 384L * 1024;
+
+    private HeapBudget() {
+    }
+
+    /**
+     * A warning when {@code maxConnections} connections streaming at once would not fit in
+     * {@code maxHeapBytes}; empty when they would.
+     */
+    public static Optional<String> check(long maxConnections, long maxHeapBytes) {
+        long need = maxConnections * STREAMING_CONNECTION_BYTES;
+        if (need <= maxHeapBytes) {
+            return Optional.empty();
+        }
+        return Optional.of("max connections " + maxConnections + " would need about " + gib(need)
+                + " of heap if all streamed at once (" + STREAMING_CONNECTION_BYTES / 1024
+                + " KiB each), and this JVM may use " + gib(maxHeapBytes) + ": give it more (HSMTLS_JAVA_OPTS=-Xmx"
+                + (need + (1L << 30) - 1 + (256L << 20)) / (1L << 30) + "g) or lower max connections");
+    }
+
+    private static String gib(long bytes) {
+        return String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
+    }
+}
