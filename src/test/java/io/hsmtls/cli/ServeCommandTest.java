@@ -126,10 +126,7 @@ class ServeCommandTest {
     void serve_certificateFromToken_curlFetchesThroughIt_thenStops() throws Exception {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> Main.run(
-                new ByteArrayInputStream(new byte[0]), new PrintWriter(out), new PrintWriter(err),
-                "serve", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:" + http.getAddress().getPort(),
-                "--key", hsm.keyUri("web")), java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+        CompletableFuture<Integer> run = serveInProcess(out, err);
         Pattern listening = Pattern.compile("hsmtls: listening on 127\\.0\\.0\\.1:(\\d+) ");
         Matcher m = null;
         for (int i = 0; i < 300; i++) {
@@ -155,11 +152,7 @@ class ServeCommandTest {
     void maxConnectionsBeyondTheHeap_warnsNamingTheFigures_andServes() throws Exception {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> Main.run(
-                new ByteArrayInputStream(new byte[0]), new PrintWriter(out), new PrintWriter(err),
-                "serve", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:" + http.getAddress().getPort(),
-                "--key", hsm.keyUri("web"), "--max-connections", "10000000"),
-                java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+        CompletableFuture<Integer> run = serveInProcess(out, err, "--max-connections", "10000000");
         for (int i = 0; i < 300 && !out.toString().contains("listening on") && !run.isDone(); i++) {
             Thread.sleep(20);
         }
@@ -174,6 +167,16 @@ class ServeCommandTest {
         assertEquals(0, run.get(20, TimeUnit.SECONDS), err.toString());
         assertTrue(err.toString().contains("hsmtls: warning: max connections 10000000 would need about 3662.1 GiB "
                 + "of heap if all streamed at once"), err.toString());
+    }
+
+    /** {@code serve} on 127.0.0.1:0 with the web key, forwarding to the test's HTTP backend, in this JVM. */
+    private static CompletableFuture<Integer> serveInProcess(StringWriter out, StringWriter err, String... more) {
+        List<String> args = new java.util.ArrayList<>(List.of("serve", "--listen", "127.0.0.1:0",
+                "--backend", "127.0.0.1:" + http.getAddress().getPort(), "--key", hsm.keyUri("web")));
+        args.addAll(List.of(more));
+        return CompletableFuture.supplyAsync(() -> Main.run(new ByteArrayInputStream(new byte[0]),
+                new PrintWriter(out), new PrintWriter(err), args.toArray(String[]::new)),
+                java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
     }
 
     /** A real process and a real SIGTERM: stops accepting, lets the open connection finish, exits. */

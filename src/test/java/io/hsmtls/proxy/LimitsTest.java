@@ -114,23 +114,9 @@ class LimitsTest {
                     (InetSocketAddress) backend.getLocalSocketAddress(),
                     ProxyLimits.defaults().withIdleTimeout(Duration.ofMillis(400)));
             int before = f.quiesce();
-            SSLSocket s = (SSLSocket) f.jsse(null).getSocketFactory().createSocket();
-            s.setReceiveBufferSize(8 * 1024);
-            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-            try (s) {
-                s.startHandshake();
+            try (SSLSocket s = nonReadingClient(port)) {
                 try (Socket b = backend.accept()) {
-                    Thread flood = Thread.ofVirtual().start(() -> {
-                        byte[] chunk = new byte[16 * 1024];
-                        try {
-                            OutputStream out = b.getOutputStream();
-                            while (true) {
-                                out.write(chunk); // until the proxy closes this side
-                            }
-                        } catch (java.io.IOException closed) {
-                            // the end this test waits for
-                        }
-                    });
+                    Thread flood = flood(b);
                     Thread.sleep(1_500); // buffers full within milliseconds; the 400 ms idle timeout is past
                     try (Socket silent = new Socket(InetAddress.getLoopbackAddress(), port)) {
                         silent.setSoTimeout(8_000);
@@ -159,29 +145,14 @@ class LimitsTest {
     @Test
     void shutdown_clientsStoppedReading_closedSideBySide() throws Exception {
         try (ServerSocket backend = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
-            int port = f.proxy(f.settings("ec", Profile.COMPAT, ClientAuthMode.NONE),
-                    (InetSocketAddress) backend.getLocalSocketAddress(), ProxyLimits.defaults());
-            ProxyServer proxy = f.proxies.get(f.proxies.size() - 1);
+            ProxyServer proxy = f.proxyTo(backend);
+            int port = proxy.localAddress().getPort();
             List<SSLSocket> clients = new ArrayList<>();
             List<Thread> floods = new ArrayList<>();
             try {
                 for (int i = 0; i < 3; i++) {
-                    SSLSocket s = (SSLSocket) f.jsse(null).getSocketFactory().createSocket();
-                    clients.add(s);
-                    s.setReceiveBufferSize(8 * 1024);
-                    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-                    s.startHandshake();
-                    Socket b = backend.accept();
-                    floods.add(Thread.ofVirtual().start(() -> {
-                        byte[] chunk = new byte[16 * 1024];
-                        try (b) {
-                            while (true) {
-                                b.getOutputStream().write(chunk);
-                            }
-                        } catch (java.io.IOException closed) {
-                            // the proxy closed this side
-                        }
-                    }));
+                    clients.add(nonReadingClient(port));
+                    floods.add(flood(backend.accept()));
                 }
                 Thread.sleep(500); // every proxy write to the clients blocked on a full buffer
                 long t0 = System.nanoTime();
@@ -199,6 +170,29 @@ class LimitsTest {
                 }
             }
         }
+    }
+
+    /** A TLS client with a small receive window that completes its handshake and then never reads. */
+    private static SSLSocket nonReadingClient(int port) throws Exception {
+        SSLSocket s = (SSLSocket) f.jsse(null).getSocketFactory().createSocket();
+        s.setReceiveBufferSize(8 * 1024);
+        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        s.startHandshake();
+        return s;
+    }
+
+    /** Writes to the backend side of a connection until the proxy closes it; the thread then ends. */
+    private static Thread flood(Socket backendSide) {
+        return Thread.ofVirtual().start(() -> {
+            byte[] chunk = new byte[16 * 1024];
+            try (backendSide) {
+                while (true) {
+                    backendSide.getOutputStream().write(chunk);
+                }
+            } catch (java.io.IOException closed) {
+                // the proxy closed this side: the end the tests wait for
+            }
+        });
     }
 
     static Socket acceptLater(ServerSocket ss) {
@@ -229,9 +223,8 @@ class LimitsTest {
     @Test
     void shutdown_drainsOpenConnection_thenRefusesNew() throws Exception {
         try (ServerSocket backend = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
-            int port = f.proxy(f.settings("ec", Profile.COMPAT, ClientAuthMode.NONE),
-                    (InetSocketAddress) backend.getLocalSocketAddress(), ProxyLimits.defaults());
-            ProxyServer proxy = f.proxies.get(f.proxies.size() - 1);
+            ProxyServer proxy = f.proxyTo(backend);
+            int port = proxy.localAddress().getPort();
             var exec = Executors.newVirtualThreadPerTaskExecutor();
             try (SSLSocket s = (SSLSocket) f.jsse(null).getSocketFactory().createSocket("localhost", port)) {
                 s.startHandshake();

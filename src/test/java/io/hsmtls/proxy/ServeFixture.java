@@ -115,6 +115,13 @@ final class ServeFixture implements AutoCloseable {
         return p.start().getPort();
     }
 
+    /** A started proxy (EC key, compat profile, default limits) to {@code backend}. */
+    ProxyServer proxyTo(java.net.ServerSocket backend) throws IOException {
+        proxy(settings("ec", Profile.COMPAT, ClientAuthMode.NONE),
+                (InetSocketAddress) backend.getLocalSocketAddress(), ProxyLimits.defaults());
+        return proxies.get(proxies.size() - 1);
+    }
+
     /** A SunJSSE context trusting the test CA, with a client key if given. */
     SSLContext jsse(TestPki.Held client) throws Exception {
         KeyStore ts = KeyStore.getInstance("PKCS12");
