@@ -15,6 +15,9 @@ import java.util.Optional;
 public final class HeapBudget {
     /** Live heap of one connection streaming at full speed both ways, rounded up from the measurement. */
     public static final long STREAMING_CONNECTION_BYTES = 384L * 1024;
+    private static final long GIB = 1L << 30;
+    /** What a suggested heap adds for the rest of the process (token layer, caches, code). */
+    private static final long HEADROOM = 256L << 20;
 
     private HeapBudget() {
     }
@@ -31,10 +34,10 @@ public final class HeapBudget {
         return Optional.of("max connections " + maxConnections + " would need about " + gib(need)
                 + " of heap if all streamed at once (" + STREAMING_CONNECTION_BYTES / 1024
                 + " KiB each), and this JVM may use " + gib(maxHeapBytes) + ": give it more (HSMTLS_JAVA_OPTS=-Xmx"
-                + (need + (1L << 30) - 1 + (256L << 20)) / (1L << 30) + "g) or lower max connections");
+                + Math.ceilDiv(need + HEADROOM, GIB) + "g) or lower max connections");
     }
 
     private static String gib(long bytes) {
-        return String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
+        return String.format(Locale.ROOT, "%.1f GiB", bytes / (double) GIB);
     }
 }

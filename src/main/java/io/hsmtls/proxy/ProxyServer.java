@@ -10,6 +10,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -380,7 +382,7 @@ public final class ProxyServer implements AutoCloseable {
         // TLS connections first, so their peers get close_notify, each on a thread of its own: a
         // close waits (up to a grace) on a peer that stopped reading, and one after another that
         // would add up over thousands of connections. Then the plain sockets.
-        java.util.List<Thread> closing = new java.util.ArrayList<>();
+        List<Thread> closing = new ArrayList<>();
         for (AutoCloseable c : Set.copyOf(openSockets)) {
             if (!(c instanceof Socket)) {
                 closing.add(Thread.ofVirtual().name("shutdown-close").start(() -> closeQuietly(c)));

@@ -32,6 +32,9 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
  * connections of a listener; the session cache is shared.
  */
 public final class BcServerHandshaker implements ServerHandshaker {
+    /** How long an established connection's close may wait for its close_notify to be written. */
+    public static final Duration CLOSE_NOTIFY_GRACE = Duration.ofSeconds(2);
+
     private final ServerSettings settings;
     private final JcaTlsCrypto crypto;
     private final SessionCache<TlsSession> cache;
@@ -170,9 +173,6 @@ public final class BcServerHandshaker implements ServerHandshaker {
                 Duration.ofNanos(System.nanoTime() - start));
         return new BcConnection(socket, protocol, streams, info);
     }
-
-    /** How long an established connection's close may wait for its close_notify to be written. */
-    public static final Duration CLOSE_NOTIFY_GRACE = Duration.ofSeconds(2);
 
     private static final class BcConnection implements TlsConnection {
         private final Socket socket;
