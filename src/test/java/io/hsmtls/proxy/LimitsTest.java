@@ -158,7 +158,7 @@ class LimitsTest {
                 long t0 = System.nanoTime();
                 assertEquals(3, proxy.shutdown(Duration.ZERO), "three connections cut");
                 long ms = (System.nanoTime() - t0) / 1_000_000;
-                long grace = io.hsmtls.tls.bc.BcServerHandshaker.CLOSE_NOTIFY_GRACE.toMillis();
+                long grace = io.hsmtls.tls.bc.GracefulClose.GRACE.toMillis();
                 assertTrue(ms < 2 * grace, "shutdown took " + ms + " ms: close_notify grace " + grace + " ms each");
                 for (Thread t : floods) {
                     t.join(Duration.ofSeconds(5));

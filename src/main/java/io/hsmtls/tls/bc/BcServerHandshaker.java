@@ -32,9 +32,6 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
  * connections of a listener; the session cache is shared.
  */
 public final class BcServerHandshaker implements ServerHandshaker {
-    /** How long an established connection's close may wait for its close_notify to be written. */
-    public static final Duration CLOSE_NOTIFY_GRACE = Duration.ofSeconds(2);
-
     private final ServerSettings settings;
     private final JcaTlsCrypto crypto;
     private final SessionCache<TlsSession> cache;
@@ -205,26 +202,11 @@ public final class BcServerHandshaker implements ServerHandshaker {
             return info;
         }
 
-        /**
-         * Sends close_notify, then closes the socket; never waits longer than
-         * {@link #CLOSE_NOTIFY_GRACE} for the alert to go. The alert goes into the socket's send
-         * buffer, which a peer that stopped reading has filled (and a writer blocked on it holds
-         * Bouncy Castle's record layer): without the bound, whoever closes — the idle timeout,
-         * shutdown — would wait on that peer for good. At the grace the socket is closed under
-         * the write, which then fails at once.
-         */
+        /** Sends close_notify, waiting on the peer no longer than {@link GracefulClose#GRACE}, then closes the socket. */
         @Override
         public void close() {
             if (closed.compareAndSet(false, true)) {
-                Deadlines.Entry guard = Deadlines.shared().after(CLOSE_NOTIFY_GRACE, () -> closeQuietly(socket));
-                try {
-                    protocol.close();
-                } catch (IOException | RuntimeException ignored) {
-                    // the peer may be gone already; the socket close below is what matters
-                } finally {
-                    guard.cancel();
-                }
-                closeQuietly(socket);
+                GracefulClose.close(protocol, socket);
             }
         }
     }

@@ -27,6 +27,8 @@ final class JsseServer implements AutoCloseable {
     final SSLServerSocket socket;
     final BlockingQueue<String> clients = new LinkedBlockingQueue<>();
     private final Thread thread;
+    /** False: after the handshake the server never reads (and its receive buffer is small). */
+    private final boolean reads;
 
     JsseServer(TestPki.Held server, X509Certificate clientCa, String... protocols) throws Exception {
         this(server, clientCa, true, protocols);
@@ -34,6 +36,17 @@ final class JsseServer implements AutoCloseable {
 
     JsseServer(TestPki.Held server, X509Certificate clientCa, boolean needClientAuth, String... protocols)
             throws Exception {
+        this(server, clientCa, needClientAuth, true, protocols);
+    }
+
+    /** A server that completes handshakes (no client certificate) and then never reads. */
+    static JsseServer nonReading(TestPki.Held server, X509Certificate anyCa) throws Exception {
+        return new JsseServer(server, anyCa, false, false, "TLSv1.3");
+    }
+
+    private JsseServer(TestPki.Held server, X509Certificate clientCa, boolean needClientAuth, boolean reads,
+                       String... protocols) throws Exception {
+        this.reads = reads;
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         ks.setKeyEntry("server", server.privateKey(), new char[0],
@@ -50,6 +63,9 @@ final class JsseServer implements AutoCloseable {
         socket = (SSLServerSocket) ctx.getServerSocketFactory().createServerSocket(0, 50,
                 InetAddress.getLoopbackAddress());
         socket.setNeedClientAuth(needClientAuth);
+        if (!reads) {
+            socket.setReceiveBufferSize(8 * 1024); // inherited by accepted sockets
+        }
         socket.setEnabledProtocols(protocols);
         thread = Thread.ofVirtual().start(this::loop);
     }
@@ -85,6 +101,12 @@ final class JsseServer implements AutoCloseable {
             clients.add(needClientAuthOf(s) ? ((X509Certificate) s.getSession().getPeerCertificates()[0])
                     .getSubjectX500Principal().getName() + " " + s.getSession().getProtocol()
                     : "anonymous " + s.getSession().getProtocol());
+            if (!reads) {
+                while (!socket.isClosed()) {
+                    Thread.sleep(50); // hold the connection, read nothing
+                }
+                return;
+            }
             InputStream in = s.getInputStream();
             OutputStream out = s.getOutputStream();
             byte[] buf = new byte[8192];
@@ -93,6 +115,8 @@ final class JsseServer implements AutoCloseable {
                 out.write(buf, 0, n);
                 out.flush();
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (SocketTimeoutException e) {
             clients.add("error: timeout");
         } catch (IOException e) {

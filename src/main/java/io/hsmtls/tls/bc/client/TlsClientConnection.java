@@ -2,6 +2,7 @@ package io.hsmtls.tls.bc.client;
 
 import io.hsmtls.tls.TokenTimer;
 import io.hsmtls.tls.bc.FastTlsCrypto;
+import io.hsmtls.tls.bc.GracefulClose;
 import io.hsmtls.tls.client.ClientSettings;
 import io.hsmtls.tls.client.HandshakeRecorder;
 import io.hsmtls.tls.client.ServerCertificateException;
@@ -99,13 +100,10 @@ public final class TlsClientConnection implements AutoCloseable {
         }
     }
 
+    /** Sends close_notify, waiting on the server no longer than {@link GracefulClose#GRACE}, then closes the socket. */
     @Override
-    public void close() throws IOException {
-        try {
-            protocol.close();
-        } finally {
-            socket.close();
-        }
+    public void close() {
+        GracefulClose.close(protocol, socket);
     }
 
     /** Why a client handshake failed, with the specific cause when it was ours. */
