@@ -111,6 +111,11 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
             + "client address, SNI, TLS version/cipher and client certificate subject and SHA-256 fingerprint")
     boolean proxyProtocol;
 
+    @Option(names = "--io", paramLabel = "MODE", defaultValue = "${sys:hsmtls.io:-loop}",
+            description = "how connections are run: 'loop' (event loops, one per CPU, with handshakes that wait "
+                    + "on the token moved off them) or 'threads' (a virtual thread per connection) (default: ${DEFAULT-VALUE})")
+    String ioMode;
+
     /** Set by tests to stop a running serve; a signal handler does the same in production. */
     static volatile CountDownLatch stopForTests;
 
@@ -138,6 +143,9 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
 
     @Override
     public Integer call() throws Exception {
+        if (!ioMode.equals("loop") && !ioMode.equals("threads")) {
+            throw new ParameterException(spec.commandLine(), "--io " + ioMode + ": unknown; use 'loop' or 'threads'");
+        }
         Io io = Io.of(spec);
         Profile p = parse(() -> Profile.fromCliName(profile));
         if (printProfile != null) {
@@ -364,6 +372,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
                     connectionLog.append(prefix + r.line());
                 });
         proxy.withProxyProtocol(c.proxyProtocol());
+        proxy.withEventLoops(ioMode.equals("loop") ? ProxyServer.defaultEventLoops() : 0);
         if (metricsServer != null) {
             proxy.onHandshake(ServeMetrics.handshakes(metricsServer, listener.name()));
         }

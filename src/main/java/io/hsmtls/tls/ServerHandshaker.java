@@ -22,5 +22,17 @@ public interface ServerHandshaker {
         return handshake(socket);
     }
 
+    /**
+     * A connection for an event loop to drive (the caller does the socket I/O), or
+     * {@link UnsupportedOperationException} from a handshaker that only runs on a thread per
+     * connection.
+     *
+     * @param connectionId the connection's number in the listener's log
+     * @param peer         the client's address, for audit records
+     */
+    default TlsEngine engine(long connectionId, java.net.InetSocketAddress peer) {
+        throw new UnsupportedOperationException(getClass().getName() + " runs on a thread per connection only");
+    }
+
     ServerSettings settings();
 }

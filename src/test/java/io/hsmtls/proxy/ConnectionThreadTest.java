@@ -72,7 +72,8 @@ class ConnectionThreadTest {
         };
         try (ServerSocket backend = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
              ProxyServer proxy = new ProxyServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                     (InetSocketAddress) backend.getLocalSocketAddress(), recording, ProxyLimits.defaults(), r -> { })) {
+                     (InetSocketAddress) backend.getLocalSocketAddress(), recording, ProxyLimits.defaults(), r -> { })
+                     .withEventLoops(0)) {
             int port = proxy.start().getPort();
             try (SSLSocket c = (SSLSocket) f.jsse(null).getSocketFactory().createSocket("localhost", port)) {
                 c.setSoTimeout(10_000);

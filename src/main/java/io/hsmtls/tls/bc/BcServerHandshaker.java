@@ -150,25 +150,142 @@ public final class BcServerHandshaker implements ServerHandshaker {
                 lingeringClose(socket);
             }
             deadline.cancel();
-            Duration took = Duration.ofNanos(System.nanoTime() - start);
-            String alert = late ? "none" : server.alert;
-            String reason = late
-                    ? "handshake not finished within " + settings.handshakeTimeout()
-                    : server.alertMessage != null ? server.alertMessage
-                    : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-            throw new HandshakeFailedException(alert, !late && server.alertSent, server.sni, took, reason, e);
+            throw failure(server, start, e, late, settings.handshakeTimeout());
         } finally {
             // Every way out, an Error too: a place kept by a dead handshake would be lost for good.
             pass.leave();
         }
         deadline.cancel();
+        return new BcConnection(socket, protocol, streams, info(server, start));
+    }
+
+    /** What the connection log and metrics get of a completed handshake. */
+    private static HandshakeInfo info(HsmTlsServer server, long start) {
         SecurityParameters sp = server.connectionParameters();
         ProtocolVersion pv = sp.getNegotiatedVersion();
         TlsVersion version = ProtocolVersion.TLSv13.equals(pv) ? TlsVersion.TLS_1_3 : TlsVersion.TLS_1_2;
-        HandshakeInfo info = new HandshakeInfo(version, CipherSuite.nameOf(sp.getCipherSuite()), server.sni,
+        return new HandshakeInfo(version, CipherSuite.nameOf(sp.getCipherSuite()), server.sni,
                 sp.isResumedSession(), server.client, server.timer.elapsed(), server.timer.operations(),
                 Duration.ofNanos(System.nanoTime() - start));
-        return new BcConnection(socket, protocol, streams, info);
+    }
+
+    /** A failed handshake for the log: the alert and the most specific reason, or the timeout. */
+    private static HandshakeFailedException failure(HsmTlsServer server, long start, Throwable e, boolean late,
+                                                    Duration timeout) {
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        String alert = late ? "none" : server.alert;
+        String reason = late
+                ? "handshake not finished within " + timeout
+                : server.alertMessage != null ? server.alertMessage
+                : e == null ? "connection closed during the handshake"
+                : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        return new HandshakeFailedException(alert, !late && server.alertSent, server.sni, took, reason, e);
+    }
+
+    /**
+     * A connection driven by an event loop: Bouncy Castle's protocol in non-blocking mode, the same
+     * server policy, credentials, session cache and key-use reports as {@link #handshake}. No CPU
+     * gate: an event loop is bounded by its own thread count.
+     */
+    @Override
+    public io.hsmtls.tls.TlsEngine engine(long connectionId, java.net.InetSocketAddress peer) {
+        HsmTlsServer server = newServer(TokenTimer.server(keyUses, connectionId, peer));
+        TlsServerProtocol protocol = new TlsServerProtocol();
+        try {
+            protocol.accept(server);
+        } catch (IOException e) {
+            // accept() only prepares the state machine; nothing has been read or sent yet
+            throw new IllegalStateException("Bouncy Castle refused to start a server handshake: " + e.getMessage(), e);
+        }
+        return new BcEngine(protocol, server, System.nanoTime());
+    }
+
+    private static final class BcEngine implements io.hsmtls.tls.TlsEngine {
+        private final TlsServerProtocol protocol;
+        private final HsmTlsServer server;
+        private final long start;
+        private HandshakeInfo info;
+
+        BcEngine(TlsServerProtocol protocol, HsmTlsServer server, long start) {
+            this.protocol = protocol;
+            this.server = server;
+            this.start = start;
+        }
+
+        @Override
+        public void offer(byte[] b, int off, int len) throws IOException {
+            protocol.offerInput(b, off, len);
+            if (info == null && server.completed) {
+                info = BcServerHandshaker.info(server, start);
+            }
+        }
+
+        @Override
+        public boolean handshaking() {
+            return info == null;
+        }
+
+        @Override
+        public boolean mayWaitOnToken() {
+            return info == null && server.timer.operations() == 0 && !server.resumedId();
+        }
+
+        @Override
+        public Duration tokenTime() {
+            return server.timer.elapsed();
+        }
+
+        @Override
+        public HandshakeInfo info() {
+            if (info == null) {
+                throw new IllegalStateException("the handshake has not completed");
+            }
+            return info;
+        }
+
+        @Override
+        public HandshakeFailedException failure(Throwable cause, boolean timedOut, Duration timeout) {
+            return BcServerHandshaker.failure(server, start, cause, timedOut, timeout);
+        }
+
+        @Override
+        public int plaintextAvailable() {
+            return protocol.getAvailableInputBytes();
+        }
+
+        @Override
+        public int readPlaintext(byte[] b, int off, int len) {
+            return protocol.readInput(b, off, len);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            protocol.writeApplicationData(b, off, len);
+        }
+
+        @Override
+        public int outputAvailable() {
+            return protocol.getAvailableOutputBytes();
+        }
+
+        @Override
+        public int readOutput(byte[] b, int off, int len) {
+            return protocol.readOutput(b, off, len);
+        }
+
+        @Override
+        public void close() {
+            try {
+                protocol.close();
+            } catch (IOException ignored) {
+                // non-blocking mode: close_notify only goes into the output queue
+            }
+        }
+
+        @Override
+        public boolean closed() {
+            return protocol.isClosed();
+        }
     }
 
     private static final class BcConnection implements TlsConnection {

@@ -69,6 +69,8 @@ final class HsmTlsServer extends DefaultTlsServer {
     Optional<String> sni = Optional.empty();
     Optional<ClientIdentity> client = Optional.empty();
     boolean resumedFromCache;
+    /** Set when the handshake completed (a close_notify in the same input may already have closed the protocol). */
+    boolean completed;
     String alert = "none";
     boolean alertSent;
     String alertMessage;
@@ -291,6 +293,7 @@ final class HsmTlsServer extends DefaultTlsServer {
     @Override
     public void notifyHandshakeComplete() throws IOException {
         super.notifyHandshakeComplete();
+        completed = true;
         resumedFromCache = context.getSecurityParametersConnection().isResumedSession();
         TlsSession session = context.getSession();
         if (cache != null && !resumedFromCache && session != null && session.isResumable()

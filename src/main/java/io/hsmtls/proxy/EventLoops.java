@@ -1,0 +1,889 @@
+package io.hsmtls.proxy;
+
+import io.hsmtls.tls.HandshakeFailedException;
+import io.hsmtls.tls.HandshakeInfo;
+import io.hsmtls.tls.TlsEngine;
+import io.hsmtls.token.TokenWait;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The proxy's front end on a few event loops ({@code serve --io loop}): each loop thread
+ * accepts, runs handshakes with the TLS side in non-blocking mode ({@link TlsEngine}) and relays
+ * established connections, all with non-blocking sockets. A thread per connection costs about a
+ * dozen thread switches per short connection (parks and wake-ups on both sockets, the hand-offs
+ * between threads); a loop that finds several sockets ready per wake-up costs about three.
+ *
+ * <p>The one thing a loop must not do is wait on the token: a handshake flight that may need the
+ * private-key operation ({@link TlsEngine#mayWaitOnToken()}) is offered on a virtual thread, and
+ * the connection comes back to its loop when that returns. A slow or remote token so holds up
+ * its own handshakes only, never the connections on the same loop.
+ *
+ * <p>Connections behave as on threads: the same limits, timeouts, half-close passed on to the
+ * backend, PROXY protocol header, connection records and drain at shutdown. Writes never block,
+ * so a peer that stops reading holds nothing up: its pending output stops the other side's reads
+ * (back-pressure) until it drains, and a close waits for it no longer than {@link #CLOSE_GRACE}.
+ */
+final class EventLoops {
+    /** How long a connection whose peer stopped reading may take to take its last bytes (close_notify). */
+    static final Duration CLOSE_GRACE = Duration.ofSeconds(2);
+    /** A failed handshake's alert gets this long to reach the client before the socket closes (see lingering close). */
+    private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** What one read takes from a socket: four full TLS records. */
+    private static final int READ = 64 * 1024;
+    /** Timeouts are checked this often. */
+    private static final long SWEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /**
+     * The most a loop waits for the token: a token that hangs holds the loop's connections up this
+     * long, once (that handshake fails, and the next ones wait off the loop), not for the token's
+     * own deadline. SoftHSM under full load answered within 4 ms at p99 (137 ms at most in 35,000).
+     */
+    static final Duration INLINE_TOKEN_WAIT = Duration.ofMillis(200);
+    /** Connections accepted per wake-up before the loop turns to its other sockets. */
+    private static final int ACCEPT_BATCH = 32;
+
+    private final ProxyServer owner;
+    private final TokenSpeed token = new TokenSpeed();
+    private final ServerSocketChannel channel;
+    private final Loop[] loops;
+    private final AtomicInteger open = new AtomicInteger();
+    private volatile boolean stopAccepting;
+
+    EventLoops(ProxyServer owner, ServerSocketChannel channel, int threads) throws IOException {
+        this.owner = owner;
+        this.channel = channel;
+        channel.configureBlocking(false);
+        this.loops = new Loop[threads];
+        for (int i = 0; i < threads; i++) {
+            loops[i] = new Loop(i);
+        }
+    }
+
+    void start(int port) {
+        for (Loop l : loops) {
+            l.thread = Thread.ofPlatform().name("hsmtls-loop-" + port + "-" + l.index).daemon(false).start(l);
+        }
+    }
+
+    int openConnections() {
+        return open.get();
+    }
+
+    /**
+     * Stops accepting, waits up to {@code drain} for open connections to end, then cuts the rest
+     * (close_notify if it can be written at once) and stops the loops. Returns how many were cut.
+     */
+    int shutdown(Duration drain) {
+        stopAccepting = true;
+        for (Loop l : loops) {
+            l.selector.wakeup();
+        }
+        long deadline = System.nanoTime() + drain.toNanos();
+        while (open.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int cut = open.get();
+        CountDownLatch done = new CountDownLatch(loops.length);
+        for (Loop l : loops) {
+            l.submit(() -> {
+                l.cutAll();
+                l.stop = true;
+                done.countDown();
+            });
+        }
+        try {
+            done.await(5, TimeUnit.SECONDS);
+            for (Loop l : loops) {
+                if (l.thread != null) {
+                    l.thread.join(2_000);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return cut;
+    }
+
+    private final class Loop implements Runnable {
+        final int index;
+        final Selector selector;
+        final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+        final Set<Conn> conns = new HashSet<>();
+        /** The loop's one read buffer: every read copies out of it before the next. */
+        final byte[] buf = new byte[READ];
+        final ByteBuffer bb = ByteBuffer.wrap(buf);
+        Thread thread;
+        SelectionKey acceptKey;
+        long nextSweep = System.nanoTime() + SWEEP_NANOS;
+        /** Connections accepted here (loop 0), for dealing them out. */
+        long dealt;
+        volatile boolean stop;
+
+        Loop(int index) throws IOException {
+            this.index = index;
+            this.selector = Selector.open();
+            // One loop accepts and deals the connections out in turn: with every loop waiting on
+            // the listening socket, the kernel would wake them all for each connection (measured:
+            // ~2 thread switches more per connection with two loops).
+            this.acceptKey = index == 0 ? channel.register(selector, SelectionKey.OP_ACCEPT) : null;
+        }
+
+        void submit(Runnable task) {
+            tasks.add(task);
+            selector.wakeup();
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (!stop) {
+                    long wait = Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextSweep - System.nanoTime()));
+                    selector.select(wait);
+                    Runnable t;
+                    while ((t = tasks.poll()) != null) {
+                        try {
+                            t.run();
+                        } catch (RuntimeException e) {
+                            // a bug of ours in one connection's step: the loop and the others stay
+                            ProxyServer.warn("event loop task failed: " + e);
+                        }
+                    }
+                    if (stopAccepting && acceptKey != null) {
+                        acceptKey.cancel();
+                        acceptKey = null;
+                    }
+                    Iterator<SelectionKey> it = selector.selectedKeys().iterator();
+                    while (it.hasNext()) {
+                        SelectionKey k = it.next();
+                        it.remove();
+                        ready(k);
+                    }
+                    long now = System.nanoTime();
+                    if (now - nextSweep >= 0) {
+                        sweep(now);
+                        nextSweep = now + SWEEP_NANOS;
+                    }
+                }
+            } catch (IOException | RuntimeException | Error e) {
+                ProxyServer.warn("event loop " + thread.getName() + " failed: " + e + "; its connections are closed");
+                cutAll();
+                if (e instanceof Error err) {
+                    throw err;
+                }
+            } finally {
+                try {
+                    selector.close();
+                } catch (IOException ignored) {
+                    // the loop is ending either way
+                }
+            }
+        }
+
+        private void ready(SelectionKey k) {
+            if (k == acceptKey) {
+                if (k.isValid() && !stopAccepting) {
+                    accept();
+                }
+                return;
+            }
+            Conn c = (Conn) k.attachment();
+            try {
+                if (!k.isValid()) {
+                    return;
+                }
+                if (k.channel() == c.front) {
+                    c.frontReady(k.readyOps());
+                } else {
+                    c.backReady(k.readyOps());
+                }
+                if (!c.finished) {
+                    c.interest();
+                }
+            } catch (CancelledKeyException e) {
+                c.fail("error: " + e);
+            } catch (RuntimeException e) {
+                // a bug of ours: this connection goes, the loop and its other connections stay
+                ProxyServer.warn("conn=" + c.id + ": " + e);
+                c.fail("error: " + e);
+            }
+        }
+
+        private void accept() {
+            for (int i = 0; i < ACCEPT_BATCH; i++) {
+                SocketChannel ch;
+                try {
+                    ch = channel.accept();
+                } catch (IOException e) {
+                    if (!stopAccepting) {
+                        ProxyServer.warn("accept on " + owner.localAddress() + " failed: " + e.getMessage());
+                    }
+                    return;
+                }
+                if (ch == null) {
+                    return;
+                }
+                long id = owner.nextId();
+                InetSocketAddress peer;
+                try {
+                    peer = (InetSocketAddress) ch.getRemoteAddress();
+                } catch (IOException e) {
+                    ProxyServer.closeQuietly(ch);
+                    continue; // gone already
+                }
+                String refused = owner.admit(peer.getAddress());
+                if (refused != null) {
+                    owner.reject(id, ch, peer, refused);
+                    continue;
+                }
+                open.incrementAndGet();
+                Loop to = loops[(int) (dealt++ % loops.length)];
+                if (to == this) {
+                    adopt(id, ch, peer);
+                } else {
+                    to.submit(() -> to.adopt(id, ch, peer));
+                }
+            }
+        }
+
+        /** Takes an accepted connection into this loop. */
+        private void adopt(long id, SocketChannel ch, InetSocketAddress peer) {
+            Conn c = new Conn(this, id, ch, peer);
+            conns.add(c);
+            if (stop) {
+                c.finish(new ConnectionRecord(id, peer, Optional.empty(), Optional.empty(), "closed at shutdown", 0, 0,
+                        c.since(), Duration.ZERO));
+                return;
+            }
+            try {
+                ch.configureBlocking(false);
+                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                c.engine = owner.handshaker().engine(id, peer);
+                c.fkey = ch.register(selector, SelectionKey.OP_READ, c);
+            } catch (IOException | RuntimeException e) {
+                c.finish(new ConnectionRecord(id, peer, Optional.empty(), Optional.empty(),
+                        "error: " + e, 0, 0, c.since(), Duration.ZERO));
+            }
+        }
+
+        private void sweep(long now) {
+            for (Conn c : List.copyOf(conns)) {
+                c.timeouts(now);
+            }
+        }
+
+        void cutAll() {
+            for (Conn c : List.copyOf(conns)) {
+                c.cut();
+            }
+        }
+    }
+
+    /**
+     * Whether the token answers fast enough to be called from a loop. A loop that waits on the
+     * token waits with all its connections, so a flight that may sign is offered on the loop only
+     * while the token's operations take under {@link #SLOW} on average (a moving average over
+     * about the last 16 handshakes, with hysteresis: back on the loop below {@link #FAST}). A
+     * network HSM, a busy or a hung token moves such flights to virtual threads; a local token
+     * whose times only stretch now and then under CPU load stays on the loop. Offered on the loop,
+     * a flight costs about three thread switches fewer than through a virtual thread.
+     */
+    static final class TokenSpeed {
+        static final long SLOW = TimeUnit.MILLISECONDS.toNanos(2);
+        static final long FAST = TimeUnit.MILLISECONDS.toNanos(1);
+        private volatile long average;
+        private volatile boolean slow;
+
+        boolean fast() {
+            return !slow;
+        }
+
+        /** One handshake's token time; lost updates between threads are harmless for an average. */
+        void observed(Duration tokenTime) {
+            long t = tokenTime.toNanos();
+            if (t <= 0) {
+                return;
+            }
+            long a = average + (t - average) / 16;
+            average = a;
+            if (a > SLOW) {
+                slow = true;
+            } else if (a < FAST) {
+                slow = false;
+            }
+        }
+    }
+
+    private enum State { HANDSHAKE, CONNECTING, OPEN, LINGER }
+
+    /** One proxied connection; touched only by its loop's thread (and, during an off-loop flight, the engine by that flight's thread). */
+    private final class Conn {
+        final Loop loop;
+        final long id;
+        final SocketChannel front;
+        final InetSocketAddress peer;
+        final long start = System.nanoTime();
+        SelectionKey fkey;
+        SocketChannel back;
+        SelectionKey bkey;
+        TlsEngine engine;
+        HandshakeInfo info;
+        State state = State.HANDSHAKE;
+        /** A flight is being offered on another thread: the engine is not ours until it comes back. */
+        boolean busy;
+        boolean timedOut;
+        final ArrayDeque<ByteBuffer> toFront = new ArrayDeque<>();
+        final ArrayDeque<ByteBuffer> toBack = new ArrayDeque<>();
+        /** The client's data has ended (close_notify or EOF): the backend's output is shut once toBack drains. */
+        boolean frontDone;
+        boolean backShut;
+        /** Close once toFront has drained (or at closeBy), with this outcome. */
+        String closing;
+        long closeBy;
+        long deadline;
+        long lastActivity = start;
+        long clientToBackend;
+        long backendToClient;
+        int lingered;
+        boolean finished;
+
+        Conn(Loop loop, long id, SocketChannel front, InetSocketAddress peer) {
+            this.loop = loop;
+            this.id = id;
+            this.front = front;
+            this.peer = peer;
+            this.deadline = start + owner.handshaker().settings().handshakeTimeout().toNanos();
+        }
+
+        Duration since() {
+            return Duration.ofNanos(System.nanoTime() - start);
+        }
+
+        // ---- readiness ---------------------------------------------------------------------
+
+        void frontReady(int ops) {
+            if ((ops & SelectionKey.OP_WRITE) != 0 && !flush(front, toFront)) {
+                return;
+            }
+            if (closing != null && toFront.isEmpty()) {
+                close(closing);
+                return;
+            }
+            if ((ops & SelectionKey.OP_READ) == 0 || busy) {
+                return;
+            }
+            int n = read(front);
+            if (n == -2) {
+                return;
+            }
+            switch (state) {
+                case HANDSHAKE -> {
+                    if (n < 0) {
+                        handshakeFailedQuietly(engine.failure(null, false, null)); // the client is gone: no alert, no linger
+                    } else if (n > 0) {
+                        offerHandshake(n);
+                    }
+                }
+                case LINGER -> {
+                    lingered += Math.max(n, 0);
+                    if (n < 0 || lingered > 65536) {
+                        finishQuietly();
+                    }
+                }
+                default -> {
+                    if (n < 0) {
+                        // TCP end without close_notify: what was sent is passed on, then the backend sees the end.
+                        frontDone = true;
+                        frontEnded();
+                    } else if (n > 0) {
+                        offerData(loop.buf, n);
+                    }
+                }
+            }
+        }
+
+        void backReady(int ops) {
+            if (state == State.CONNECTING && (ops & SelectionKey.OP_CONNECT) != 0) {
+                try {
+                    back.finishConnect();
+                    backConnected();
+                } catch (IOException e) {
+                    backendUnreachable(e.getMessage());
+                }
+                return;
+            }
+            if ((ops & SelectionKey.OP_WRITE) != 0) {
+                if (!flush(back, toBack)) {
+                    return;
+                }
+                if (frontDone && toBack.isEmpty()) {
+                    shutBack();
+                }
+            }
+            if ((ops & SelectionKey.OP_READ) == 0 || state != State.OPEN || closing != null) {
+                return;
+            }
+            int n = read(back);
+            if (n == -2) {
+                return;
+            }
+            if (n < 0) {
+                // The backend ended: TLS cannot half-close, so the client gets close_notify and the connection ends.
+                engine.close();
+                closeAfterFlush("closed");
+                return;
+            }
+            if (n > 0) {
+                lastActivity = System.nanoTime();
+                if (frontDone) {
+                    // the client already closed TLS: nothing can be sent to it any more
+                    close("closed");
+                    return;
+                }
+                try {
+                    engine.write(loop.buf, 0, n);
+                } catch (IOException e) {
+                    fail("error: " + e.getMessage());
+                    return;
+                }
+                backendToClient += n;
+                pullOutput();
+                flush(front, toFront);
+            }
+        }
+
+        /** Reads into the loop's buffer: the count, -1 at end of stream, -2 when the connection failed (and is closed). */
+        private int read(SocketChannel ch) {
+            loop.bb.clear();
+            try {
+                return ch.read(loop.bb);
+            } catch (IOException e) {
+                if (state == State.HANDSHAKE) {
+                    handshakeFailed(engine.failure(e, false, null));
+                } else if (state == State.LINGER) {
+                    finishQuietly();
+                } else {
+                    fail("error: " + e.getMessage());
+                }
+                return -2;
+            }
+        }
+
+        // ---- handshake ---------------------------------------------------------------------
+
+        private void offerHandshake(int n) {
+            boolean tokenFlight = engine.mayWaitOnToken();
+            if (!tokenFlight || token.fast()) {
+                IOException error = null;
+                try (TokenWait.Scope w = TokenWait.atMost(INLINE_TOKEN_WAIT)) {
+                    engine.offer(loop.buf, 0, n);
+                } catch (IOException e) {
+                    error = e;
+                }
+                if (tokenFlight) {
+                    token.observed(engine.tokenTime());
+                }
+                afterFlight(error);
+                return;
+            }
+            // This flight may wait on the token: offered on a virtual thread, back through the loop's queue.
+            byte[] flight = java.util.Arrays.copyOf(loop.buf, n);
+            busy = true;
+            TlsEngine e = engine;
+            try {
+                Thread.ofVirtual().name("handshake-" + id).start(() -> {
+                    IOException error = null;
+                    try {
+                        e.offer(flight, 0, flight.length);
+                    } catch (IOException x) {
+                        error = x;
+                    } catch (RuntimeException x) {
+                        error = new IOException(x.toString(), x);
+                    }
+                    token.observed(e.tokenTime());
+                    IOException result = error;
+                    loop.submit(() -> {
+                        busy = false;
+                        if (finished) {
+                            return;
+                        }
+                        try {
+                            if (timedOut) {
+                                handshakeFailed(engine.failure(null, true, owner.handshaker().settings().handshakeTimeout()));
+                                return;
+                            }
+                            afterFlight(result);
+                            if (!finished) {
+                                interest();
+                            }
+                        } catch (RuntimeException x) {
+                            ProxyServer.warn("conn=" + id + ": " + x);
+                            fail("error: " + x);
+                        }
+                    });
+                });
+            } catch (RuntimeException | Error x) {
+                busy = false;
+                fail("error: cannot start a thread for the handshake (" + x + ")");
+            }
+        }
+
+        private void afterFlight(IOException error) {
+            pullOutput();
+            if (error != null || engine.closed() && engine.handshaking()) {
+                handshakeFailed(engine.failure(error, false, null));
+                return;
+            }
+            if (engine.handshaking()) {
+                flush(front, toFront);
+                return;
+            }
+            info = engine.info();
+            owner.notifyCompleted(info);
+            state = State.CONNECTING;
+            deadline = System.nanoTime() + owner.limits().connectTimeout().toNanos();
+            flush(front, toFront); // the server's last flight
+            if (finished) {
+                return;
+            }
+            // A TLS 1.3 client may send data right after its Finished, and close_notify too: both
+            // wait for the backend.
+            movePlaintext();
+            frontDone = engine.closed();
+            try {
+                back = SocketChannel.open();
+                back.configureBlocking(false);
+                boolean connected = back.connect(owner.backend());
+                bkey = back.register(loop.selector, connected ? 0 : SelectionKey.OP_CONNECT, this);
+                if (connected) {
+                    backConnected();
+                }
+            } catch (IOException e) {
+                backendUnreachable(e.getMessage());
+            }
+        }
+
+        private void backConnected() {
+            try {
+                back.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            } catch (IOException ignored) {
+                // not fatal: latency only
+            }
+            state = State.OPEN;
+            lastActivity = System.nanoTime();
+            if (owner.proxyProtocol()) {
+                try {
+                    toBack.addFirst(ByteBuffer.wrap(ProxyProtocolV2.header(peer,
+                            (InetSocketAddress) front.getLocalAddress(), info)));
+                } catch (IOException e) {
+                    fail("error: " + e.getMessage());
+                    return;
+                }
+            }
+            if (flush(back, toBack) && frontDone && toBack.isEmpty()) {
+                shutBack();
+            }
+        }
+
+        private void backendUnreachable(String why) {
+            engine.close();
+            pullOutput();
+            flush(front, toFront);
+            finish(new ConnectionRecord(id, peer, Optional.of(info), info.sni(),
+                    "error: backend " + owner.backend() + " unreachable: " + why, 0, 0, since(), info.tokenTime()));
+        }
+
+        private void handshakeFailed(HandshakeFailedException e) {
+            owner.notifyFailed(e);
+            record(new ConnectionRecord(id, peer, Optional.empty(), e.sni(),
+                    ProxyServer.handshakeOutcome(e), 0, 0, since(), Duration.ZERO));
+            pullOutput();
+            // The alert goes out, then a lingering close: a client that already sent data must
+            // not get a reset that would swallow the alert.
+            state = State.LINGER;
+            deadline = System.nanoTime() + LINGER_NANOS;
+            if (flush(front, toFront) && !finished) {
+                try {
+                    front.shutdownOutput();
+                } catch (IOException ex) {
+                    finishQuietly();
+                }
+            }
+        }
+
+        // ---- data --------------------------------------------------------------------------
+
+        private void offerData(byte[] b, int n) {
+            lastActivity = System.nanoTime();
+            try {
+                engine.offer(b, 0, n);
+            } catch (IOException e) {
+                pullOutput();
+                flush(front, toFront);
+                fail("error: " + e.getMessage());
+                return;
+            }
+            pullOutput();
+            flush(front, toFront);
+            if (finished) {
+                return;
+            }
+            movePlaintext();
+            if (state == State.OPEN) {
+                flush(back, toBack);
+            }
+            if (engine.closed() && !finished) {
+                frontDone = true; // close_notify: the client's data has ended
+                frontEnded();
+            }
+        }
+
+        /** The client's data ended: the backend's output is shut once what is pending has gone. */
+        private void frontEnded() {
+            if (state == State.OPEN && toBack.isEmpty() && !finished) {
+                shutBack();
+            }
+        }
+
+        private void shutBack() {
+            if (backShut || finished) {
+                return;
+            }
+            backShut = true;
+            try {
+                back.shutdownOutput();
+            } catch (IOException e) {
+                close("closed");
+            }
+        }
+
+        private void movePlaintext() {
+            int avail;
+            while ((avail = engine.plaintextAvailable()) > 0) {
+                byte[] d = new byte[avail];
+                int n = engine.readPlaintext(d, 0, avail);
+                clientToBackend += n;
+                toBack.add(ByteBuffer.wrap(d, 0, n));
+            }
+        }
+
+        private void pullOutput() {
+            int avail;
+            while ((avail = engine.outputAvailable()) > 0) {
+                byte[] d = new byte[avail];
+                int n = engine.readOutput(d, 0, avail);
+                toFront.add(ByteBuffer.wrap(d, 0, n));
+            }
+        }
+
+        /** Writes what is queued; true when all of it went (false also when the connection failed). */
+        private boolean flush(SocketChannel ch, ArrayDeque<ByteBuffer> q) {
+            if (finished) {
+                return false;
+            }
+            try {
+                while (!q.isEmpty()) {
+                    ByteBuffer b = q.peek();
+                    ch.write(b);
+                    if (b.hasRemaining()) {
+                        return false;
+                    }
+                    q.poll();
+                }
+                return true;
+            } catch (IOException e) {
+                if (state == State.LINGER) {
+                    finishQuietly();
+                } else if (state == State.HANDSHAKE) {
+                    q.clear();
+                    handshakeFailed(engine.failure(e, false, null));
+                } else {
+                    fail("error: " + e.getMessage());
+                }
+                return false;
+            }
+        }
+
+        /** Sets what each socket waits for: reads only while the other side has nothing pending (back-pressure). */
+        void interest() {
+            if (finished) {
+                return;
+            }
+            int f = 0;
+            if (!toFront.isEmpty()) {
+                f |= SelectionKey.OP_WRITE;
+            }
+            if (!busy && closing == null && (state == State.HANDSHAKE || state == State.LINGER
+                    || state == State.OPEN && !frontDone && toBack.isEmpty())) {
+                f |= SelectionKey.OP_READ;
+            }
+            setOps(fkey, f);
+            if (bkey != null) {
+                int b = 0;
+                if (state == State.CONNECTING) {
+                    b = SelectionKey.OP_CONNECT;
+                } else if (state == State.OPEN) {
+                    if (!toBack.isEmpty()) {
+                        b |= SelectionKey.OP_WRITE;
+                    }
+                    if (closing == null && toFront.isEmpty()) {
+                        b |= SelectionKey.OP_READ;
+                    }
+                }
+                setOps(bkey, b);
+            }
+        }
+
+        private void setOps(SelectionKey k, int ops) {
+            if (k != null && k.isValid() && k.interestOps() != ops) {
+                k.interestOps(ops);
+            }
+        }
+
+        // ---- ends --------------------------------------------------------------------------
+
+        void timeouts(long now) {
+            switch (state) {
+                case HANDSHAKE -> {
+                    if (now - deadline >= 0) {
+                        if (busy) {
+                            // the flight's thread owns the engine: the record is made when it returns
+                            timedOut = true;
+                            closeChannels();
+                        } else {
+                            handshakeFailedQuietly(engine.failure(null, true,
+                                    owner.handshaker().settings().handshakeTimeout()));
+                        }
+                    }
+                }
+                case CONNECTING -> {
+                    if (now - deadline >= 0) {
+                        backendUnreachable("connect timed out after " + owner.limits().connectTimeout().toMillis() + " ms");
+                    }
+                }
+                case LINGER -> {
+                    if (now - deadline >= 0) {
+                        finishQuietly();
+                    }
+                }
+                case OPEN -> {
+                    if (closing != null) {
+                        if (now - closeBy >= 0) {
+                            close(closing);
+                        }
+                        return;
+                    }
+                    Duration idle = owner.limits().idleTimeout();
+                    if (idle != null && !idle.isZero() && !idle.isNegative() && now - lastActivity >= idle.toNanos()) {
+                        engine.close();
+                        closeAfterFlush("idle timeout " + idle);
+                    }
+                }
+            }
+        }
+
+        private void handshakeFailedQuietly(HandshakeFailedException e) {
+            owner.notifyFailed(e);
+            finish(new ConnectionRecord(id, peer, Optional.empty(), e.sni(), ProxyServer.handshakeOutcome(e), 0, 0,
+                    since(), Duration.ZERO));
+        }
+
+        /** Cut at shutdown: close_notify if it can go at once, then closed. */
+        void cut() {
+            if (finished) {
+                return;
+            }
+            if (state == State.HANDSHAKE || state == State.LINGER || state == State.CONNECTING || busy) {
+                if (!recorded) {
+                    record(new ConnectionRecord(id, peer, Optional.ofNullable(info), info == null ? Optional.empty() : info.sni(),
+                            "closed at shutdown", 0, 0, since(), info == null ? Duration.ZERO : info.tokenTime()));
+                }
+                finishQuietly();
+                return;
+            }
+            if (closing == null) {
+                engine.close();
+                pullOutput();
+                flush(front, toFront);
+            }
+            close(closing != null ? closing : "closed at shutdown");
+        }
+
+        private void closeAfterFlush(String outcome) {
+            pullOutput();
+            if (flush(front, toFront)) {
+                close(outcome);
+            } else if (!finished) {
+                closing = outcome;
+                closeBy = System.nanoTime() + CLOSE_GRACE.toNanos();
+            }
+        }
+
+        void fail(String outcome) {
+            close(outcome);
+        }
+
+        private void close(String outcome) {
+            finish(new ConnectionRecord(id, peer, Optional.ofNullable(info), info == null ? Optional.empty() : info.sni(),
+                    outcome, clientToBackend, backendToClient, since(), info == null ? Duration.ZERO : info.tokenTime()));
+        }
+
+        private boolean recorded;
+
+        private void record(ConnectionRecord r) {
+            if (!recorded) {
+                recorded = true;
+                owner.emitRecord(r);
+            }
+        }
+
+        /** Ends the connection, once: sockets closed, slot given back, the record (unless one was made). */
+        void finish(ConnectionRecord r) {
+            if (finished) {
+                return;
+            }
+            record(r);
+            finishQuietly();
+        }
+
+        private void finishQuietly() {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            closeChannels();
+            loop.conns.remove(this);
+            owner.release(peer.getAddress());
+            open.decrementAndGet();
+        }
+
+        private void closeChannels() {
+            ProxyServer.closeQuietly(front);
+            if (back != null) {
+                ProxyServer.closeQuietly(back);
+            }
+        }
+    }
+}

@@ -1,0 +1,332 @@
+package io.hsmtls.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hsmtls.testing.EchoServer;
+import io.hsmtls.testing.SoftHsm;
+import io.hsmtls.tls.ClientAuthMode;
+import io.hsmtls.tls.Profile;
+import io.hsmtls.tls.ServerCredentials;
+import io.hsmtls.tls.ServerSettings;
+import io.hsmtls.tls.bc.BcServerHandshaker;
+import io.hsmtls.token.KeyInfo;
+import io.hsmtls.token.Pkcs11Uri;
+import io.hsmtls.token.SignatureScheme;
+import io.hsmtls.token.TokenKey;
+import java.io.DataInputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The event-loop front end ({@code serve --io loop}) with a real SoftHSM key and JSSE clients:
+ * data both ways on several connections at once, resumption, a failed handshake's alert, the
+ * idle timeout, shutdown, and a slow token whose handshakes move off the loop so established
+ * connections keep moving. The rest of the proxy's behaviour is the same suite run with
+ * {@code -Dhsmtls.io=loop} (see the README's test section).
+ */
+class EventLoopsTest {
+    @RegisterExtension
+    static SoftHsm hsm = new SoftHsm();
+    static ServeFixture fx;
+    static EchoServer echo;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        fx = new ServeFixture(hsm);
+        echo = new EchoServer();
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        if (echo != null) {
+            echo.close();
+        }
+        if (fx != null) {
+            fx.close();
+        }
+    }
+
+    private static ProxyServer loopProxy(ServerSettings settings, ProxyLimits limits, int loops) throws Exception {
+        ProxyServer p = new ProxyServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), echo.port()), new BcServerHandshaker(settings),
+                limits, fx.records::add).withEventLoops(loops);
+        fx.proxies.add(p);
+        p.start();
+        return p;
+    }
+
+    private static SSLSocket connect(ProxyServer p, String protocol) throws Exception {
+        SSLSocket s = (SSLSocket) fx.jsse(null).getSocketFactory().createSocket(InetAddress.getLoopbackAddress(),
+                p.localAddress().getPort());
+        s.setEnabledProtocols(new String[] {protocol});
+        s.setSoTimeout(10_000);
+        s.startHandshake();
+        return s;
+    }
+
+    @Test
+    void manyConnections_bothVersions_dataBothWays_recordsCountIt() throws Exception {
+        ProxyServer p = loopProxy(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE), ProxyLimits.defaults(), 2);
+        int before = fx.quiesce();
+        int size = 1 << 20;
+        ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+        List<Future<byte[]>> results = new ArrayList<>();
+        List<byte[]> sent = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            byte[] data = new byte[size];
+            new Random(i).nextBytes(data);
+            sent.add(data);
+            String protocol = i % 2 == 0 ? "TLSv1.3" : "TLSv1.2";
+            results.add(pool.submit(() -> {
+                try (SSLSocket s = connect(p, protocol)) {
+                    OutputStream out = s.getOutputStream();
+                    Thread writer = Thread.ofVirtual().start(() -> {
+                        try {
+                            out.write(data);
+                            out.flush();
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    });
+                    byte[] back = new byte[size];
+                    new DataInputStream(s.getInputStream()).readFully(back);
+                    writer.join();
+                    return back;
+                }
+            }));
+        }
+        for (int i = 0; i < results.size(); i++) {
+            assertArrayEquals(sent.get(i), results.get(i).get(), "connection " + i + ": the echo must be what was sent");
+        }
+        pool.shutdown();
+        assertEquals(before + 8, fx.quiesce());
+        List<ConnectionRecord> mine = fx.records.subList(before, before + 8);
+        for (ConnectionRecord r : mine) {
+            assertTrue(r.handshake().isPresent(), r.line());
+            assertEquals(size, r.clientToBackend(), r.line());
+            assertEquals(size, r.backendToClient(), r.line());
+        }
+        assertEquals(0, p.openConnections());
+    }
+
+    @Test
+    void tls12Resumption_onALoop() throws Exception {
+        ProxyServer p = loopProxy(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE), ProxyLimits.defaults(), 1);
+        javax.net.ssl.SSLContext ctx = fx.jsse(null);
+        byte[] first;
+        byte[] second;
+        try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(), p.localAddress().getPort())) {
+            s.setEnabledProtocols(new String[] {"TLSv1.2"});
+            s.startHandshake();
+            first = s.getSession().getId();
+        }
+        try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(), p.localAddress().getPort())) {
+            s.setEnabledProtocols(new String[] {"TLSv1.2"});
+            s.startHandshake();
+            second = s.getSession().getId();
+        }
+        assertArrayEquals(first, second, "the second handshake resumes the first session");
+        fx.quiesce();
+        assertTrue(fx.lastRecord().handshake().orElseThrow().resumed(), fx.lastRecord().line());
+    }
+
+    @Test
+    void failedHandshake_clientGetsTheAlert_andTheRecordNamesIt() throws Exception {
+        ProxyServer p = loopProxy(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE), ProxyLimits.defaults(), 1);
+        int before = fx.quiesce();
+        try (SSLSocket s = (SSLSocket) fx.jsse(null).getSocketFactory().createSocket(InetAddress.getLoopbackAddress(),
+                p.localAddress().getPort())) {
+            s.setEnabledProtocols(new String[] {"TLSv1.2"});
+            s.setEnabledCipherSuites(new String[] {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}); // an EC key cannot
+            javax.net.ssl.SSLHandshakeException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    javax.net.ssl.SSLHandshakeException.class, s::startHandshake);
+            assertTrue(e.getMessage().contains("handshake_failure"), "the alert, not a reset: " + e.getMessage());
+        }
+        assertEquals(before + 1, fx.quiesce());
+        String outcome = fx.records.get(before).outcome();
+        assertTrue(outcome.startsWith("handshake failed: handshake_failure sent"), outcome);
+    }
+
+    @Test
+    void idleConnection_closedAtTheIdleTimeout() throws Exception {
+        ProxyServer p = loopProxy(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE),
+                ProxyLimits.defaults().withIdleTimeout(Duration.ofMillis(600)), 1);
+        int before = fx.quiesce();
+        try (SSLSocket s = connect(p, "TLSv1.3")) {
+            long t0 = System.nanoTime();
+            assertEquals(-1, s.getInputStream().read(), "the proxy closes the idle connection");
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms >= 400 && ms < 5_000, "closed after about the idle timeout, not " + ms + " ms");
+        }
+        assertEquals(before + 1, fx.quiesce());
+        assertEquals("idle timeout PT0.6S", fx.records.get(before).outcome());
+    }
+
+    @Test
+    void shutdown_drainsThenCutsWhatIsStillOpen() throws Exception {
+        ProxyServer p = loopProxy(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE), ProxyLimits.defaults(), 2);
+        int before = fx.quiesce();
+        try (SSLSocket a = connect(p, "TLSv1.3"); SSLSocket b = connect(p, "TLSv1.2")) {
+            a.getOutputStream().write(1);
+            assertEquals(1, a.getInputStream().read());
+            long t0 = System.nanoTime();
+            assertEquals(2, p.shutdown(Duration.ofMillis(300)), "both connections were still open after the drain");
+            assertTrue(System.nanoTime() - t0 < 3_000_000_000L, "shutdown returns soon after its drain");
+            assertEquals(-1, a.getInputStream().read(), "the client sees the connection end");
+            assertEquals(-1, b.getInputStream().read(), "the client sees the connection end");
+        }
+        for (int i = 0; i < 100 && fx.records.size() < before + 2; i++) {
+            Thread.sleep(20);
+        }
+        assertEquals(before + 2, fx.records.size());
+        for (ConnectionRecord r : fx.records.subList(before, before + 2)) {
+            assertEquals("closed at shutdown", r.outcome(), r.line());
+        }
+        assertEquals(0, p.openConnections());
+    }
+
+    /**
+     * A token that takes 400 ms per signature: after the first handshake shows it, handshakes
+     * wait off the loop, so an established connection on the same (single) loop keeps echoing
+     * while several handshakes wait, and those handshakes wait side by side, not one after
+     * another.
+     */
+    @Test
+    void slowToken_handshakesWaitOffTheLoop_establishedConnectionsKeepMoving() throws Exception {
+        TokenKey slow = new SlowKey(fx.ecKey, 400);
+        ServerSettings settings = ServerSettings.of(ServerCredentials.checked(slow, List.of(fx.ecCert), Profile.COMPAT),
+                Profile.COMPAT);
+        ProxyServer p = loopProxy(settings, ProxyLimits.defaults(), 1);
+        try (SSLSocket established = connect(p, "TLSv1.3")) { // the first handshake waits on the loop and shows the token is slow
+            InputStream in = established.getInputStream();
+            OutputStream out = established.getOutputStream();
+            ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+            long t0 = System.nanoTime();
+            List<Future<?>> handshakes = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                handshakes.add(pool.submit(() -> {
+                    try (SSLSocket s = connect(p, "TLSv1.3")) {
+                        return s.getSession().getProtocol();
+                    }
+                }));
+            }
+            long worst = 0;
+            while (handshakes.stream().anyMatch(f -> !f.isDone())) {
+                long e0 = System.nanoTime();
+                out.write(7);
+                out.flush();
+                assertEquals(7, in.read());
+                worst = Math.max(worst, System.nanoTime() - e0);
+                Thread.sleep(10);
+            }
+            long all = System.nanoTime() - t0;
+            for (Future<?> f : handshakes) {
+                assertEquals("TLSv1.3", f.get());
+            }
+            pool.shutdown();
+            assertTrue(worst < 250_000_000L, "an echo took " + worst / 1_000_000
+                    + " ms while handshakes waited on a 400 ms token: the loop waited with them");
+            assertTrue(all < 1_400_000_000L, "4 handshakes on a 400 ms token took " + all / 1_000_000
+                    + " ms: they waited one after another");
+        }
+    }
+
+    @Test
+    void tokenSpeed_movesOffTheLoopWhenSlow_andBackWhenFastAgain() {
+        EventLoops.TokenSpeed speed = new EventLoops.TokenSpeed();
+        assertTrue(speed.fast(), "a new listener starts on the loop");
+        for (int i = 0; i < 20; i++) {
+            speed.observed(Duration.ofMillis(3)); // an occasional stretch under load
+            speed.observed(Duration.ofNanos(300_000));
+            speed.observed(Duration.ofNanos(300_000));
+            speed.observed(Duration.ofNanos(300_000));
+        }
+        assertTrue(speed.fast(), "a local token whose times stretch now and then stays on the loop");
+        speed.observed(Duration.ofMillis(400));
+        assertFalse(speed.fast(), "one very slow operation is enough to move off");
+        for (int i = 0; i < 10; i++) {
+            speed.observed(Duration.ofNanos(300_000));
+        }
+        assertFalse(speed.fast(), "not back after a few fast ones: the average still remembers");
+        for (int i = 0; i < 200; i++) {
+            speed.observed(Duration.ofNanos(300_000));
+        }
+        assertTrue(speed.fast(), "back on the loop once the token has been fast for a while");
+        speed.observed(Duration.ZERO); // a resumed handshake: no token use, no news
+        assertTrue(speed.fast());
+    }
+
+    /** A token key whose signatures take {@code delayMs} longer, on the calling thread: a network HSM. */
+    private record SlowKey(TokenKey key, long delayMs) implements TokenKey {
+        @Override
+        public Pkcs11Uri uri() {
+            return key.uri();
+        }
+
+        @Override
+        public KeyInfo info() {
+            return key.info();
+        }
+
+        @Override
+        public Optional<X509Certificate> certificate() {
+            return key.certificate();
+        }
+
+        @Override
+        public Set<SignatureScheme> signatureSchemes() {
+            return key.signatureSchemes();
+        }
+
+        @Override
+        public boolean canDecryptRsa() {
+            return key.canDecryptRsa();
+        }
+
+        @Override
+        public byte[] sign(SignatureScheme scheme, byte[] message) {
+            sleep();
+            return key.sign(scheme, message);
+        }
+
+        @Override
+        public byte[] signDigest(SignatureScheme scheme, byte[] digest) {
+            sleep();
+            return key.signDigest(scheme, digest);
+        }
+
+        @Override
+        public RsaDecryption decryptRsa(byte[] ciphertext) {
+            sleep();
+            return key.decryptRsa(ciphertext);
+        }
+
+        private void sleep() {
+            try {
+                Thread.sleep(delayMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
