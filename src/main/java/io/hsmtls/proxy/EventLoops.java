@@ -49,6 +49,8 @@ final class EventLoops {
     private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /** What one read takes from a socket: four full TLS records. */
     private static final int READ = 64 * 1024;
+    /** 64 KiB of plaintext encrypts to four full records plus their headers and tags. */
+    private static final int OUT = READ + 4 * 256;
     /** Timeouts are checked this often. */
     private static final long SWEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /**
@@ -143,6 +145,8 @@ final class EventLoops {
         /** The loop's one read buffer: every read copies out of it before the next. */
         final byte[] buf = new byte[READ];
         final ByteBuffer bb = ByteBuffer.wrap(buf);
+        /** The loop's one outgoing buffer (see Conn.sendOutput): direct, so socket writes need no copy. */
+        final ByteBuffer out = ByteBuffer.allocateDirect(OUT);
         Thread thread;
         SelectionKey acceptKey;
         long nextSweep = System.nanoTime() + SWEEP_NANOS;
@@ -496,8 +500,7 @@ final class EventLoops {
                     return;
                 }
                 backendToClient += n;
-                pullOutput();
-                flush(front, toFront);
+                sendOutput();
             }
         }
 
@@ -578,20 +581,19 @@ final class EventLoops {
         }
 
         private void afterFlight(IOException error) {
-            pullOutput();
             if (error != null || engine.closed() && engine.handshaking()) {
                 handshakeFailed(engine.failure(error, false, null));
                 return;
             }
             if (engine.handshaking()) {
-                flush(front, toFront);
+                sendOutput();
                 return;
             }
             info = engine.info();
             owner.notifyCompleted(info);
             state = State.CONNECTING;
             deadline = System.nanoTime() + owner.limits().connectTimeout().toNanos();
-            flush(front, toFront); // the server's last flight
+            sendOutput(); // the server's last flight
             if (finished) {
                 return;
             }
@@ -636,8 +638,7 @@ final class EventLoops {
 
         private void backendUnreachable(String why) {
             engine.close();
-            pullOutput();
-            flush(front, toFront);
+            sendOutput();
             finish(new ConnectionRecord(id, peer, Optional.of(info), info.sni(),
                     "error: backend " + owner.backend() + " unreachable: " + why, 0, 0, since(), info.tokenTime()));
         }
@@ -646,12 +647,11 @@ final class EventLoops {
             owner.notifyFailed(e);
             record(new ConnectionRecord(id, peer, Optional.empty(), e.sni(),
                     ProxyServer.handshakeOutcome(e), 0, 0, since(), Duration.ZERO));
-            pullOutput();
             // The alert goes out, then a lingering close: a client that already sent data must
             // not get a reset that would swallow the alert.
             state = State.LINGER;
             deadline = System.nanoTime() + LINGER_NANOS;
-            if (flush(front, toFront) && !finished) {
+            if (sendOutput() && !finished) {
                 try {
                     front.shutdownOutput();
                 } catch (IOException ex) {
@@ -667,20 +667,15 @@ final class EventLoops {
             try {
                 engine.offer(b, 0, n);
             } catch (IOException e) {
-                pullOutput();
-                flush(front, toFront);
+                sendOutput();
                 fail("error: " + e.getMessage());
                 return;
             }
-            pullOutput();
-            flush(front, toFront);
+            sendOutput();
             if (finished) {
                 return;
             }
-            movePlaintext();
-            if (state == State.OPEN) {
-                flush(back, toBack);
-            }
+            sendPlaintext();
             if (engine.closed() && !finished) {
                 frontDone = true; // close_notify: the client's data has ended
                 frontEnded();
@@ -706,23 +701,85 @@ final class EventLoops {
             }
         }
 
+        /** Queues the client's decrypted data for the backend (while it is not connected yet). */
         private void movePlaintext() {
             int avail;
             while ((avail = engine.plaintextAvailable()) > 0) {
-                byte[] d = new byte[avail];
-                int n = engine.readPlaintext(d, 0, avail);
-                clientToBackend += n;
-                toBack.add(ByteBuffer.wrap(d, 0, n));
+                ByteBuffer d = ByteBuffer.allocate(avail);
+                clientToBackend += engine.readPlaintext(d, avail);
+                toBack.add(d.flip());
             }
         }
 
+        /** Queues the engine's output for the client. */
         private void pullOutput() {
             int avail;
             while ((avail = engine.outputAvailable()) > 0) {
-                byte[] d = new byte[avail];
-                int n = engine.readOutput(d, 0, avail);
-                toFront.add(ByteBuffer.wrap(d, 0, n));
+                ByteBuffer d = ByteBuffer.allocate(avail);
+                engine.readOutput(d, avail);
+                toFront.add(d.flip());
             }
+        }
+
+        // The two send methods below are the data path. While nothing is queued, bytes go from the
+        // engine into the loop's direct buffer and from there to the socket: no array allocated and
+        // zeroed per read, no copy into the JDK's temporary direct buffer. Only what the socket does
+        // not take is copied into the queue. (Measured: with a fresh array per read, bulk cost
+        // ~15 % more CPU per MB than the thread-per-connection front end.)
+
+        /** Sends the engine's output to the client; true when all of it went (false also when the connection failed). */
+        private boolean sendOutput() {
+            if (!flush(front, toFront)) {
+                pullOutput();
+                return false;
+            }
+            ByteBuffer o = loop.out;
+            int avail;
+            while ((avail = engine.outputAvailable()) > 0) {
+                o.clear();
+                engine.readOutput(o, Math.min(avail, o.capacity()));
+                if (!writeOrQueue(front, toFront, o.flip())) {
+                    pullOutput();
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Sends the client's decrypted data to the backend, or queues it while the backend is not connected. */
+        private void sendPlaintext() {
+            if (state != State.OPEN || !flush(back, toBack)) {
+                movePlaintext();
+                return;
+            }
+            ByteBuffer o = loop.out;
+            int avail;
+            while ((avail = engine.plaintextAvailable()) > 0) {
+                o.clear();
+                clientToBackend += engine.readPlaintext(o, Math.min(avail, o.capacity()));
+                if (!writeOrQueue(back, toBack, o.flip())) {
+                    movePlaintext();
+                    return;
+                }
+            }
+        }
+
+        /** Writes the loop's buffer; the part the socket does not take is copied into the queue. True when all went. */
+        private boolean writeOrQueue(SocketChannel ch, ArrayDeque<ByteBuffer> q, ByteBuffer o) {
+            if (finished) {
+                return false;
+            }
+            try {
+                ch.write(o);
+            } catch (IOException e) {
+                writeFailed(e, q);
+                return false;
+            }
+            if (!o.hasRemaining()) {
+                return true;
+            }
+            q.add(ByteBuffer.allocate(o.remaining()).put(o).flip());
+            return false;
         }
 
         /** Writes what is queued; true when all of it went (false also when the connection failed). */
@@ -741,15 +798,19 @@ final class EventLoops {
                 }
                 return true;
             } catch (IOException e) {
-                if (state == State.LINGER) {
-                    finishQuietly();
-                } else if (state == State.HANDSHAKE) {
-                    q.clear();
-                    handshakeFailed(engine.failure(e, false, null));
-                } else {
-                    fail("error: " + e.getMessage());
-                }
+                writeFailed(e, q);
                 return false;
+            }
+        }
+
+        private void writeFailed(IOException e, ArrayDeque<ByteBuffer> q) {
+            if (state == State.LINGER) {
+                finishQuietly();
+            } else if (state == State.HANDSHAKE) {
+                q.clear();
+                handshakeFailed(engine.failure(e, false, null));
+            } else {
+                fail("error: " + e.getMessage());
             }
         }
 
@@ -852,15 +913,13 @@ final class EventLoops {
             }
             if (closing == null) {
                 engine.close();
-                pullOutput();
-                flush(front, toFront);
+                sendOutput();
             }
             close(closing != null ? closing : "closed at shutdown");
         }
 
         private void closeAfterFlush(String outcome) {
-            pullOutput();
-            if (flush(front, toFront)) {
+            if (sendOutput()) {
                 close(outcome);
             } else if (!finished) {
                 closing = outcome;

@@ -1,6 +1,7 @@
 package io.hsmtls.tls;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 
 /**
@@ -41,7 +42,8 @@ public interface TlsEngine {
     /** Decrypted application data waiting to be read. */
     int plaintextAvailable();
 
-    int readPlaintext(byte[] b, int off, int len);
+    /** Moves up to {@code max} bytes of plaintext into {@code into} (which has room for them); the count. */
+    int readPlaintext(ByteBuffer into, int max);
 
     /** Encrypts application data into the output. */
     void write(byte[] b, int off, int len) throws IOException;
@@ -49,7 +51,8 @@ public interface TlsEngine {
     /** Bytes waiting to be sent to the peer. */
     int outputAvailable();
 
-    int readOutput(byte[] b, int off, int len);
+    /** Moves up to {@code max} bytes of output into {@code into} (which has room for them); the count. */
+    int readOutput(ByteBuffer into, int max);
 
     /** Puts close_notify into the output (once) and ends the connection. */
     void close();

@@ -129,6 +129,58 @@ class EventLoopsTest {
         assertEquals(0, p.openConnections());
     }
 
+    /**
+     * A client that writes 8 MB while it reads its echo slowly: the sockets fill both ways, so the
+     * loop's writes to the client and to the backend are cut short again and again, and what they
+     * did not take must be queued, in order, without loss (the data path writes straight from the
+     * loop's buffer while nothing is queued).
+     */
+    @Test
+    void slowReader_partialWritesBothWays_echoIsExactlyWhatWasSent() throws Exception {
+        ProxyServer p = loopProxy(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE), ProxyLimits.defaults(), 1);
+        int before = fx.quiesce();
+        byte[] data = new byte[8 << 20];
+        new Random(42).nextBytes(data);
+        try (SSLSocket s = (SSLSocket) fx.jsse(null).getSocketFactory().createSocket()) {
+            s.setReceiveBufferSize(64 * 1024); // before connect, so the window stays small
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), p.localAddress().getPort()));
+            s.setSoTimeout(10_000);
+            s.startHandshake();
+            OutputStream out = s.getOutputStream();
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    for (int off = 0; off < data.length; off += 100_000) {
+                        out.write(data, off, Math.min(100_000, data.length - off));
+                    }
+                    out.flush();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            InputStream in = s.getInputStream();
+            byte[] back = new byte[data.length];
+            byte[] chunk = new byte[3000];
+            int got = 0;
+            int reads = 0;
+            Thread.sleep(300); // the client does not read at first: every buffer on the way fills up
+            while (got < back.length) {
+                if (++reads % 200 == 0) {
+                    Thread.sleep(20); // let every buffer on the way fill up
+                }
+                int n = in.read(chunk, 0, Math.min(chunk.length, back.length - got));
+                assertTrue(n > 0, "the echo ended after " + got + " bytes");
+                System.arraycopy(chunk, 0, back, got, n);
+                got += n;
+            }
+            writer.join();
+            assertArrayEquals(data, back, "the echo must be what was sent, in order");
+        }
+        assertEquals(before + 1, fx.quiesce());
+        ConnectionRecord r = fx.records.get(before);
+        assertEquals(data.length, r.clientToBackend(), r.line());
+        assertEquals(data.length, r.backendToClient(), r.line());
+    }
+
     @Test
     void tls12Resumption_onALoop() throws Exception {
         ProxyServer p = loopProxy(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE), ProxyLimits.defaults(), 1);

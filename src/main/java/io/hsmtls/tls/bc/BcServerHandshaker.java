@@ -254,8 +254,8 @@ public final class BcServerHandshaker implements ServerHandshaker {
         }
 
         @Override
-        public int readPlaintext(byte[] b, int off, int len) {
-            return protocol.readInput(b, off, len);
+        public int readPlaintext(java.nio.ByteBuffer into, int max) {
+            return protocol.readInput(into, max);
         }
 
         @Override
@@ -269,8 +269,8 @@ public final class BcServerHandshaker implements ServerHandshaker {
         }
 
         @Override
-        public int readOutput(byte[] b, int off, int len) {
-            return protocol.readOutput(b, off, len);
+        public int readOutput(java.nio.ByteBuffer into, int max) {
+            return protocol.readOutput(into, max);
         }
 
         @Override
