@@ -8,7 +8,9 @@ import java.util.Optional;
  * connection limit fits under the JVM's heap cap. Measured (README, Operations): 300 connections
  * each sending and receiving 64 MB at full speed through {@code serve} held 290–370 KiB of live
  * heap each after a full GC — the two pump buffers (up to 64 KiB each), the TLS side's read and
- * batched-write buffers (65 KiB each) and Bouncy Castle's record and application-data buffers. An
+ * batched-write buffers (65 KiB each) and Bouncy Castle's record and application-data buffers; on
+ * the event loops 200 such connections held 323–415 KiB each (Bouncy Castle's input, output and
+ * plaintext queues grow to a read's 64 KiB each, and what a socket did not take is queued). An
  * idle connection holds ~15 KiB, so the limit matters only when many stream at once; then a heap
  * too small for them ends in {@code OutOfMemoryError}, which takes connections down with it.
  */
