@@ -80,7 +80,7 @@ class EventLoopsStallTest {
                         return "failed: " + e.getMessage();
                     }
                 });
-                long worst = worstEcho(in, out, first);
+                long worst = EchoProbe.worstRoundTrip(in, out, first::isDone);
                 assertTrue(first.get().startsWith("failed") && first.get().contains("internal_error"),
                         "the handshake the loop gave up on ends with an alert: " + first.get());
                 assertTrue(worst < 700_000_000L, "an echo waited " + worst / 1_000_000
@@ -90,7 +90,7 @@ class EventLoopsStallTest {
                         return s.getSession().getProtocol();
                     }
                 });
-                long worstAfter = worstEcho(in, out, second);
+                long worstAfter = EchoProbe.worstRoundTrip(in, out, second::isDone);
                 assertEquals("TLSv1.3", second.get(), "the next handshake waits off the loop and completes");
                 assertTrue(worstAfter < 250_000_000L, "an echo waited " + worstAfter / 1_000_000
                         + " ms while a handshake waited off the loop");
@@ -112,19 +112,5 @@ class EventLoopsStallTest {
         s.setSoTimeout(10_000);
         s.startHandshake();
         return s;
-    }
-
-    /** Echoes one byte every 10 ms until {@code until} is done; the longest round trip in nanoseconds. */
-    private static long worstEcho(InputStream in, OutputStream out, Future<?> until) throws Exception {
-        long worst = 0;
-        while (!until.isDone()) {
-            long e0 = System.nanoTime();
-            out.write(7);
-            out.flush();
-            assertEquals(7, in.read());
-            worst = Math.max(worst, System.nanoTime() - e0);
-            Thread.sleep(10);
-        }
-        return worst;
     }
 }

@@ -12,8 +12,7 @@ import io.hsmtls.tls.Profile;
 import io.hsmtls.tls.ServerCredentials;
 import io.hsmtls.tls.ServerSettings;
 import io.hsmtls.tls.bc.BcServerHandshaker;
-import io.hsmtls.token.KeyInfo;
-import io.hsmtls.token.Pkcs11Uri;
+import io.hsmtls.token.ForwardingTokenKey;
 import io.hsmtls.token.SignatureScheme;
 import io.hsmtls.token.TokenKey;
 import java.io.DataInputStream;
@@ -21,13 +20,10 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -282,15 +278,7 @@ class EventLoopsTest {
                     }
                 }));
             }
-            long worst = 0;
-            while (handshakes.stream().anyMatch(f -> !f.isDone())) {
-                long e0 = System.nanoTime();
-                out.write(7);
-                out.flush();
-                assertEquals(7, in.read());
-                worst = Math.max(worst, System.nanoTime() - e0);
-                Thread.sleep(10);
-            }
+            long worst = EchoProbe.worstRoundTrip(in, out, () -> handshakes.stream().allMatch(Future::isDone));
             long all = System.nanoTime() - t0;
             for (Future<?> f : handshakes) {
                 assertEquals("TLSv1.3", f.get());
@@ -329,30 +317,12 @@ class EventLoopsTest {
     }
 
     /** A token key whose signatures take {@code delayMs} longer, on the calling thread: a network HSM. */
-    private record SlowKey(TokenKey key, long delayMs) implements TokenKey {
-        @Override
-        public Pkcs11Uri uri() {
-            return key.uri();
-        }
+    private static final class SlowKey extends ForwardingTokenKey {
+        private final long delayMs;
 
-        @Override
-        public KeyInfo info() {
-            return key.info();
-        }
-
-        @Override
-        public Optional<X509Certificate> certificate() {
-            return key.certificate();
-        }
-
-        @Override
-        public Set<SignatureScheme> signatureSchemes() {
-            return key.signatureSchemes();
-        }
-
-        @Override
-        public boolean canDecryptRsa() {
-            return key.canDecryptRsa();
+        SlowKey(TokenKey key, long delayMs) {
+            super(key);
+            this.delayMs = delayMs;
         }
 
         @Override

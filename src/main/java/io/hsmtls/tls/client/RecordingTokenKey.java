@@ -1,50 +1,20 @@
 package io.hsmtls.tls.client;
 
-import io.hsmtls.token.KeyInfo;
-import io.hsmtls.token.Pkcs11Uri;
+import io.hsmtls.token.ForwardingTokenKey;
 import io.hsmtls.token.SignatureScheme;
 import io.hsmtls.token.TokenException;
 import io.hsmtls.token.TokenKey;
-import java.security.cert.X509Certificate;
-import java.util.Optional;
-import java.util.Set;
 
 /**
  * A token key that tells a {@link HandshakeRecorder} about each signature: scheme, mechanism and
  * how long the token took. Wraps the key for one handshake; the TLS adapter never knows.
  */
-public final class RecordingTokenKey implements TokenKey {
-    private final TokenKey key;
+public final class RecordingTokenKey extends ForwardingTokenKey {
     private final HandshakeRecorder recorder;
 
     public RecordingTokenKey(TokenKey key, HandshakeRecorder recorder) {
-        this.key = key;
+        super(key);
         this.recorder = recorder;
-    }
-
-    @Override
-    public Pkcs11Uri uri() {
-        return key.uri();
-    }
-
-    @Override
-    public KeyInfo info() {
-        return key.info();
-    }
-
-    @Override
-    public Optional<X509Certificate> certificate() {
-        return key.certificate();
-    }
-
-    @Override
-    public Set<SignatureScheme> signatureSchemes() {
-        return key.signatureSchemes();
-    }
-
-    @Override
-    public boolean canDecryptRsa() {
-        return key.canDecryptRsa();
     }
 
     @Override
@@ -68,11 +38,6 @@ public final class RecordingTokenKey implements TokenKey {
             recorder.tokenOperation(describe(), scheme, System.nanoTime() - start, e.getMessage());
             throw e;
         }
-    }
-
-    @Override
-    public RsaDecryption decryptRsa(byte[] ciphertext) {
-        return key.decryptRsa(ciphertext);
     }
 
     private String describe() {
