@@ -68,11 +68,25 @@ final class Reloader implements AutoCloseable {
     /**
      * sun.misc.Signal is the JDK's only way to catch SIGHUP; it exists on Linux and macOS JDKs.
      * Elsewhere (or on a JVM run with -Xrs) the file poll still reloads.
+     *
+     * A process started with SIGHUP ignored (nohup, some supervisors) keeps it ignored: the JVM
+     * accepts the handler but never installs it, and the only sign is that the previous handler
+     * comes back as SIG_IGN. Saying "reload on SIGHUP" then would be a promise nothing keeps.
      */
     private void installHup() {
+        sun.misc.Signal hup;
         try {
-            previousHup = sun.misc.Signal.handle(new sun.misc.Signal("HUP"),
+            hup = new sun.misc.Signal("HUP");
+            Object previous = sun.misc.Signal.handle(hup,
                     sig -> Thread.ofVirtual().name("hsmtls-reload-hup").start(() -> reload("SIGHUP")));
+            if (previous == sun.misc.SignalHandler.SIG_IGN) {
+                sun.misc.Signal.handle(hup, sun.misc.SignalHandler.SIG_IGN);
+                say("SIGHUP is ignored in this process (started with nohup, or by a supervisor that ignores it): "
+                        + "reload by changing the files instead" + (poll.isZero() ? " (and set --reload-poll above 0)" : "")
+                        + ", or start hsmtls without ignoring SIGHUP");
+                return;
+            }
+            previousHup = previous;
             hupInstalled = true;
         } catch (IllegalArgumentException | UnsupportedOperationException | LinkageError e) {
             say("SIGHUP cannot be caught here (" + e.getMessage() + "): reload by changing the files instead"

@@ -179,6 +179,35 @@ class ServeCommandTest {
                 java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
     }
 
+    /**
+     * Started with SIGHUP ignored (as under nohup; the JVM keeps an ignored SIGHUP ignored), serve
+     * must not promise a reload on SIGHUP. This JVM's SIGHUP stays ignored afterwards, which no
+     * other test here uses.
+     */
+    @Test
+    void sighupIgnoredAtStart_saysSo_insteadOfPromisingAReloadOnSighup() throws Exception {
+        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sun.misc.SignalHandler.SIG_IGN);
+        java.util.concurrent.CountDownLatch earlier = ServeCommand.stopForTests;
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CompletableFuture<Integer> run = serveInProcess(out, err, "--reload-poll", "0");
+        try {
+            for (int i = 0; i < 500 && !err.toString().contains("credentials reload") && !run.isDone(); i++) {
+                Thread.sleep(20);
+            }
+            assertTrue(err.toString().contains("SIGHUP is ignored in this process (started with nohup"), err.toString());
+            assertTrue(err.toString().contains("(and set --reload-poll above 0)"), err.toString());
+            assertTrue(err.toString().contains("credentials reload: off"), err.toString());
+            assertFalse(err.toString().contains("on SIGHUP"), err.toString());
+        } finally {
+            for (int i = 0; i < 500 && ServeCommand.stopForTests == earlier && !run.isDone(); i++) {
+                Thread.sleep(20); // the reload line comes just before serve sets its stop latch
+            }
+            ServeCommand.stopForTests.countDown();
+        }
+        assertEquals(0, run.get(20, TimeUnit.SECONDS), err.toString());
+    }
+
     /** A real process and a real SIGTERM: stops accepting, lets the open connection finish, exits. */
     @Test
     void sigterm_drainsOpenConnection_andExits() throws Exception {
