@@ -302,8 +302,7 @@ final class EventLoops {
             Conn c = new Conn(this, id, ch, peer);
             conns.add(c);
             if (stop) {
-                c.finish(new ConnectionRecord(id, peer, Optional.empty(), Optional.empty(), "closed at shutdown", 0, 0,
-                        c.since(), Duration.ZERO));
+                c.finish(c.outcome("closed at shutdown", 0, 0));
                 return;
             }
             try {
@@ -312,8 +311,7 @@ final class EventLoops {
                 c.engine = owner.handshaker().engine(id, peer);
                 c.fkey = ch.register(selector, SelectionKey.OP_READ, c);
             } catch (IOException | RuntimeException e) {
-                c.finish(new ConnectionRecord(id, peer, Optional.empty(), Optional.empty(),
-                        "error: " + e, 0, 0, c.since(), Duration.ZERO));
+                c.finish(c.outcome("error: " + e, 0, 0));
             }
         }
 
@@ -639,14 +637,12 @@ final class EventLoops {
         private void backendUnreachable(String why) {
             engine.close();
             sendOutput();
-            finish(new ConnectionRecord(id, peer, Optional.of(info), info.sni(),
-                    "error: backend " + owner.backend() + " unreachable: " + why, 0, 0, since(), info.tokenTime()));
+            finish(outcome("error: backend " + owner.backend() + " unreachable: " + why, 0, 0));
         }
 
         private void handshakeFailed(HandshakeFailedException e) {
             owner.notifyFailed(e);
-            record(new ConnectionRecord(id, peer, Optional.empty(), e.sni(),
-                    ProxyServer.handshakeOutcome(e), 0, 0, since(), Duration.ZERO));
+            record(failed(e));
             // The alert goes out, then a lingering close: a client that already sent data must
             // not get a reset that would swallow the alert.
             state = State.LINGER;
@@ -894,8 +890,7 @@ final class EventLoops {
 
         private void handshakeFailedQuietly(HandshakeFailedException e) {
             owner.notifyFailed(e);
-            finish(new ConnectionRecord(id, peer, Optional.empty(), e.sni(), ProxyServer.handshakeOutcome(e), 0, 0,
-                    since(), Duration.ZERO));
+            finish(failed(e));
         }
 
         /** Cut at shutdown: close_notify if it can go at once, then closed. */
@@ -904,10 +899,7 @@ final class EventLoops {
                 return;
             }
             if (state == State.HANDSHAKE || state == State.LINGER || state == State.CONNECTING || busy) {
-                if (!recorded) {
-                    record(new ConnectionRecord(id, peer, Optional.ofNullable(info), info == null ? Optional.empty() : info.sni(),
-                            "closed at shutdown", 0, 0, since(), info == null ? Duration.ZERO : info.tokenTime()));
-                }
+                record(outcome("closed at shutdown", 0, 0));
                 finishQuietly();
                 return;
             }
@@ -932,8 +924,18 @@ final class EventLoops {
         }
 
         private void close(String outcome) {
-            finish(new ConnectionRecord(id, peer, Optional.ofNullable(info), info == null ? Optional.empty() : info.sni(),
-                    outcome, clientToBackend, backendToClient, since(), info == null ? Duration.ZERO : info.tokenTime()));
+            finish(outcome(outcome, clientToBackend, backendToClient));
+        }
+
+        /** The connection's record: what the handshake gave (once it completed), the outcome, the bytes each way. */
+        ConnectionRecord outcome(String outcome, long in, long out) {
+            return new ConnectionRecord(id, peer, Optional.ofNullable(info), info == null ? Optional.empty() : info.sni(),
+                    outcome, in, out, since(), info == null ? Duration.ZERO : info.tokenTime());
+        }
+
+        private ConnectionRecord failed(HandshakeFailedException e) {
+            return new ConnectionRecord(id, peer, Optional.empty(), e.sni(), ProxyServer.handshakeOutcome(e), 0, 0,
+                    since(), Duration.ZERO);
         }
 
         private boolean recorded;
@@ -941,7 +943,7 @@ final class EventLoops {
         private void record(ConnectionRecord r) {
             if (!recorded) {
                 recorded = true;
-                owner.emitRecord(r);
+                owner.emit(r);
             }
         }
 

@@ -294,10 +294,6 @@ public final class ProxyServer implements AutoCloseable {
         notifyHandshake(l -> l.failed(e));
     }
 
-    void emitRecord(ConnectionRecord r) {
-        emit(r);
-    }
-
     static void warn(String message) {
         LOG.log(System.Logger.Level.WARNING, message);
     }
@@ -446,7 +442,7 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    private void emit(ConnectionRecord r) {
+    void emit(ConnectionRecord r) {
         try {
             listener.accept(r);
         } catch (RuntimeException e) {
