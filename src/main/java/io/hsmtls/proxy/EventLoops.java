@@ -65,6 +65,12 @@ final class EventLoops {
      * echoes on established connections waited behind every ready handshake, p99 819 ms.
      */
     private static final long HANDSHAKE_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /**
+     * A connection that has moved no bytes for this long gives its TLS buffers back
+     * ({@link TlsEngine#trim()}). Measured: after 4 MB each way, 200 idle connections held 348 KiB
+     * of heap each untrimmed; a burst after a second's pause pays a few array allocations.
+     */
+    private static final long TRIM_AFTER_NANOS = TimeUnit.SECONDS.toNanos(1);
     /** Connections accepted per wake-up before the loop turns to its other sockets. */
     private static final int ACCEPT_BATCH = 32;
 
@@ -393,6 +399,8 @@ final class EventLoops {
         long closeBy;
         long deadline;
         long lastActivity = start;
+        /** The engine's buffers were trimmed and no byte has moved since. */
+        boolean trimmed;
         long clientToBackend;
         long backendToClient;
         int lingered;
@@ -408,6 +416,12 @@ final class EventLoops {
 
         Duration since() {
             return Duration.ofNanos(System.nanoTime() - start);
+        }
+
+        /** Bytes moved: the idle timeout starts again, and the buffers may have grown. */
+        private void active() {
+            lastActivity = System.nanoTime();
+            trimmed = false;
         }
 
         // ---- readiness ---------------------------------------------------------------------
@@ -485,7 +499,7 @@ final class EventLoops {
                 return;
             }
             if (n > 0) {
-                lastActivity = System.nanoTime();
+                active();
                 if (frontDone) {
                     // the client already closed TLS: nothing can be sent to it any more
                     close("closed");
@@ -619,7 +633,7 @@ final class EventLoops {
                 // not fatal: latency only
             }
             state = State.OPEN;
-            lastActivity = System.nanoTime();
+            active();
             if (owner.proxyProtocol()) {
                 try {
                     toBack.addFirst(ByteBuffer.wrap(ProxyProtocolV2.header(peer,
@@ -659,7 +673,7 @@ final class EventLoops {
         // ---- data --------------------------------------------------------------------------
 
         private void offerData(byte[] b, int n) {
-            lastActivity = System.nanoTime();
+            active();
             try {
                 engine.offer(b, 0, n);
             } catch (IOException e) {
@@ -883,6 +897,9 @@ final class EventLoops {
                     if (idle != null && !idle.isZero() && !idle.isNegative() && now - lastActivity >= idle.toNanos()) {
                         engine.close();
                         closeAfterFlush("idle timeout " + idle);
+                    } else if (!trimmed && now - lastActivity >= TRIM_AFTER_NANOS) {
+                        engine.trim();
+                        trimmed = true;
                     }
                 }
             }

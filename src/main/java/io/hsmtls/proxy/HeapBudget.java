@@ -10,8 +10,10 @@ import java.util.Optional;
  * heap each after a full GC — the two pump buffers (up to 64 KiB each), the TLS side's read and
  * batched-write buffers (65 KiB each) and Bouncy Castle's record and application-data buffers; on
  * the event loops 200 such connections held 323–415 KiB each (Bouncy Castle's input, output and
- * plaintext queues grow to a read's 64 KiB each, and what a socket did not take is queued). An
- * idle connection holds ~15 KiB, so the limit matters only when many stream at once; then a heap
+ * plaintext queues grew to a read's 64 KiB each, and what a socket did not take is queued; the
+ * input queue is no longer used after the handshake, so this is an upper bound there). An idle
+ * connection holds ~5–16 KiB, and on the event loops one that streamed gives its buffers back after
+ * a quiet second (7 KiB), so the limit matters only when many stream at once; then a heap
  * too small for them ends in {@code OutOfMemoryError}, which takes connections down with it.
  */
 public final class HeapBudget {

@@ -54,6 +54,13 @@ public interface TlsEngine {
     /** Moves up to {@code max} bytes of output into {@code into} (which has room for them); the count. */
     int readOutput(ByteBuffer into, int max);
 
+    /**
+     * Gives back buffer memory beyond what is queued, for a connection that has gone quiet. Buffers
+     * keep the size of the largest burst they held (a connection that once streamed would hold
+     * ~350 KiB while idle, against ~6 KiB); the next burst grows them again, so not per read.
+     */
+    void trim();
+
     /** Puts close_notify into the output (once) and ends the connection. */
     void close();
 

@@ -8,9 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.hsmtls.testing.EchoServer;
 import io.hsmtls.testing.SoftHsm;
 import io.hsmtls.tls.ClientAuthMode;
+import io.hsmtls.tls.HandshakeFailedException;
 import io.hsmtls.tls.Profile;
 import io.hsmtls.tls.ServerCredentials;
+import io.hsmtls.tls.ServerHandshaker;
 import io.hsmtls.tls.ServerSettings;
+import io.hsmtls.tls.TlsConnection;
+import io.hsmtls.tls.TlsEngine;
 import io.hsmtls.tls.bc.BcServerHandshaker;
 import io.hsmtls.token.ForwardingTokenKey;
 import io.hsmtls.token.SignatureScheme;
@@ -228,6 +232,76 @@ class EventLoopsTest {
         }
         assertEquals(before + 1, fx.quiesce());
         assertEquals("idle timeout PT0.6S", fx.records.get(before).outcome());
+    }
+
+    /**
+     * A connection that has been quiet for a second gives its TLS buffers back, once, and streams
+     * again afterwards (what trimming keeps and frees is {@code EngineBuffersTest}'s; this is when
+     * the loop asks for it).
+     */
+    @Test
+    void quietConnection_trimsItsBuffersOnce_andStreamsAgain() throws Exception {
+        BcServerHandshaker real = new BcServerHandshaker(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE));
+        java.util.concurrent.atomic.AtomicInteger trims = new java.util.concurrent.atomic.AtomicInteger();
+        ServerHandshaker counting = new ServerHandshaker() {
+            @Override
+            public TlsConnection handshake(java.net.Socket socket) throws HandshakeFailedException {
+                return real.handshake(socket);
+            }
+
+            @Override
+            public TlsEngine engine(long connectionId, InetSocketAddress peer) {
+                TlsEngine engine = real.engine(connectionId, peer);
+                return (TlsEngine) java.lang.reflect.Proxy.newProxyInstance(TlsEngine.class.getClassLoader(),
+                        new Class<?>[] {TlsEngine.class}, (proxy, m, args) -> {
+                            if (m.getName().equals("trim")) {
+                                trims.incrementAndGet();
+                            }
+                            try {
+                                return m.invoke(engine, args);
+                            } catch (java.lang.reflect.InvocationTargetException e) {
+                                throw e.getCause();
+                            }
+                        });
+            }
+
+            @Override
+            public ServerSettings settings() {
+                return real.settings();
+            }
+        };
+        ProxyServer p = new ProxyServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), echo.port()), counting,
+                ProxyLimits.defaults(), fx.records::add).withEventLoops(1);
+        fx.proxies.add(p);
+        p.start();
+        try (SSLSocket s = connect(p, "TLSv1.3")) {
+            echoBurst(s, 1);
+            assertEquals(0, trims.get(), "no trim while bytes move");
+            Thread.sleep(1_600);
+            assertEquals(1, trims.get(), "one trim after a quiet second, not one per sweep");
+            echoBurst(s, 2);
+            Thread.sleep(1_600);
+            assertEquals(2, trims.get(), "quiet again after the second burst: trimmed again");
+        }
+    }
+
+    /** 512 KiB through the echo backend, checked byte for byte. */
+    private static void echoBurst(SSLSocket s, long seed) throws Exception {
+        byte[] data = new byte[512 * 1024];
+        new Random(seed).nextBytes(data);
+        Thread writer = Thread.ofVirtual().start(() -> {
+            try {
+                s.getOutputStream().write(data);
+                s.getOutputStream().flush();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        byte[] back = new byte[data.length];
+        new DataInputStream(s.getInputStream()).readFully(back);
+        writer.join();
+        assertArrayEquals(data, back);
     }
 
     @Test

@@ -190,7 +190,7 @@ public final class BcServerHandshaker implements ServerHandshaker {
     @Override
     public io.hsmtls.tls.TlsEngine engine(long connectionId, java.net.InetSocketAddress peer) {
         HsmTlsServer server = newServer(TokenTimer.server(keyUses, connectionId, peer));
-        TlsServerProtocol protocol = new TlsServerProtocol();
+        TrimmableServerProtocol protocol = new TrimmableServerProtocol();
         try {
             protocol.accept(server);
         } catch (IOException e) {
@@ -201,12 +201,12 @@ public final class BcServerHandshaker implements ServerHandshaker {
     }
 
     private static final class BcEngine implements io.hsmtls.tls.TlsEngine {
-        private final TlsServerProtocol protocol;
+        private final TrimmableServerProtocol protocol;
         private final HsmTlsServer server;
         private final long start;
         private HandshakeInfo info;
 
-        BcEngine(TlsServerProtocol protocol, HsmTlsServer server, long start) {
+        BcEngine(TrimmableServerProtocol protocol, HsmTlsServer server, long start) {
             this.protocol = protocol;
             this.server = server;
             this.start = start;
@@ -271,6 +271,11 @@ public final class BcServerHandshaker implements ServerHandshaker {
         @Override
         public int readOutput(java.nio.ByteBuffer into, int max) {
             return protocol.readOutput(into, max);
+        }
+
+        @Override
+        public void trim() {
+            protocol.trim();
         }
 
         @Override
