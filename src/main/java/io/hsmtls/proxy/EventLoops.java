@@ -32,10 +32,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * dozen thread switches per short connection (parks and wake-ups on both sockets, the hand-offs
  * between threads); a loop that finds several sockets ready per wake-up costs about three.
  *
- * <p>The one thing a loop must not do is wait on the token: a handshake flight that may need the
- * private-key operation ({@link TlsEngine#mayWaitOnToken()}) is offered on a virtual thread, and
- * the connection comes back to its loop when that returns. A slow or remote token so holds up
- * its own handshakes only, never the connections on the same loop.
+ * <p>What a loop must not do is wait long on the token. A handshake flight that may need the
+ * private-key operation ({@link TlsEngine#mayWaitOnToken()}) runs on the loop, token call
+ * included, only while the token answers fast ({@link TokenSpeed}); otherwise it is offered on a
+ * virtual thread and the connection comes back to its loop when that returns. Should a call made
+ * on the loop hang, a watchdog gives the loop a new thread after {@link #INLINE_TOKEN_WAIT}. A
+ * slow or remote token so holds up its own handshakes, and the loop's other connections at most
+ * once, for that long.
  *
  * <p>Connections behave as on threads: the same limits, timeouts, half-close passed on to the
  * backend, PROXY protocol header, connection records and drain at shutdown. Writes never block,
@@ -54,11 +57,16 @@ final class EventLoops {
     /** Timeouts are checked this often. */
     private static final long SWEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /**
-     * The most a loop waits for the token: a token that hangs holds the loop's connections up this
-     * long, once (that handshake fails, and the next ones wait off the loop), not for the token's
-     * own deadline. SoftHSM under full load answered within 4 ms at p99 (137 ms at most in 35,000).
+     * The most a loop's connections wait on a token call made on the loop: past it a new thread
+     * carries the loop on, the stuck thread finishes that one handshake when the token answers,
+     * and the next flights wait off the loop. SoftHSM under full load answered within 4 ms at p99
+     * (137 ms at most in 35,000).
      */
     static final Duration INLINE_TOKEN_WAIT = Duration.ofMillis(200);
+    /** How often the watchdog looks for a loop stuck in a token call. */
+    private static final long WATCH_MILLIS = 50;
+    /** {@link Loop#inline} after the watchdog took the loop from a thread stuck in a token call. */
+    private static final Object REPLACED = new Object();
     /**
      * The CPU time a loop round gives to handshakes after the established connections' bytes
      * (at least one flight). Measured with 64 clients handshaking on one loop: without it,
@@ -80,6 +88,7 @@ final class EventLoops {
     private final Loop[] loops;
     private final AtomicInteger open = new AtomicInteger();
     private volatile boolean stopAccepting;
+    private volatile boolean stopped;
 
     EventLoops(ProxyServer owner, ServerSocketChannel channel, int threads) throws IOException {
         this.owner = owner;
@@ -93,7 +102,34 @@ final class EventLoops {
 
     void start(int port) {
         for (Loop l : loops) {
-            l.thread = Thread.ofPlatform().name("hsmtls-loop-" + port + "-" + l.index).daemon(false).start(l);
+            Thread t = Thread.ofPlatform().name("hsmtls-loop-" + port + "-" + l.index).daemon(false).unstarted(l);
+            l.thread = t;
+            t.start();
+        }
+        Thread.ofPlatform().name("hsmtls-loop-" + port + "-watchdog").daemon(true).start(this::watch);
+    }
+
+    /**
+     * Replaces a loop thread that has been inside one token call for longer than
+     * {@link #INLINE_TOKEN_WAIT}: a native call cannot be interrupted, so the loop's other
+     * connections move on with a new thread, and the stuck one hands its handshake back when the
+     * token answers ({@link Conn#offerHandshake}).
+     */
+    private void watch() {
+        while (!stopped) {
+            try {
+                Thread.sleep(WATCH_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            long now = System.nanoTime();
+            for (Loop l : loops) {
+                Object t = l.inline.get();
+                if (t instanceof Thread && now - l.inlineSince > INLINE_TOKEN_WAIT.toNanos()
+                        && l.inline.compareAndSet(t, REPLACED)) {
+                    l.replace(now);
+                }
+            }
         }
     }
 
@@ -128,6 +164,7 @@ final class EventLoops {
                 done.countDown();
             });
         }
+        stopped = true;
         try {
             done.await(5, TimeUnit.SECONDS);
             for (Loop l : loops) {
@@ -153,7 +190,18 @@ final class EventLoops {
         final ByteBuffer bb = ByteBuffer.wrap(buf);
         /** The loop's one outgoing buffer (see Conn.sendOutput): direct, so socket writes need no copy. */
         final ByteBuffer out = ByteBuffer.allocateDirect(OUT);
-        Thread thread;
+        /** The thread running this loop: replaced by the watchdog when it is stuck in a token call. */
+        volatile Thread thread;
+        /**
+         * The thread that is inside a token flight on this loop, or {@link #REPLACED} once the
+         * watchdog took the loop from it, or null. The flight's thread clears it only if it still
+         * holds it: after a replacement the new thread may be inline itself by the time the old
+         * call returns.
+         */
+        final java.util.concurrent.atomic.AtomicReference<Object> inline = new java.util.concurrent.atomic.AtomicReference<>();
+        /** When the current inline flight began, and whose it is (written before {@link #inline}). */
+        volatile long inlineSince;
+        volatile Conn inlineConn;
         SelectionKey acceptKey;
         long nextSweep = System.nanoTime() + SWEEP_NANOS;
         /** Connections accepted here (loop 0), for dealing them out. */
@@ -169,6 +217,26 @@ final class EventLoops {
             this.acceptKey = index == 0 ? channel.register(selector, SelectionKey.OP_ACCEPT) : null;
         }
 
+        /**
+         * A new thread takes over this loop; the old one stays in its token call. Runs on the
+         * watchdog after it swapped {@link #inline} from the old thread to REPLACED, so what the
+         * old thread wrote before it went inline is visible here and, through {@code start}, to
+         * the new one.
+         */
+        void replace(long now) {
+            Conn c = inlineConn;
+            c.busy = true; // its engine is the stuck thread's until the flight comes back through tasks
+            token.stalled();
+            Thread old = thread;
+            Thread t = Thread.ofPlatform().name(old.getName() + "+").daemon(false).unstarted(this);
+            thread = t;
+            t.start();
+            ProxyServer.warn("event loop " + old.getName() + " has waited "
+                    + TimeUnit.NANOSECONDS.toMillis(now - inlineSince) + " ms in a token call (conn=" + c.id
+                    + "): " + t.getName() + " carries its other connections on; the next handshakes wait"
+                    + " for the token off the loop");
+        }
+
         void submit(Runnable task) {
             tasks.add(task);
             selector.wakeup();
@@ -177,7 +245,7 @@ final class EventLoops {
         @Override
         public void run() {
             try {
-                while (!stop) {
+                while (!stop && thread == Thread.currentThread()) {
                     long wait = Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextSweep - System.nanoTime()));
                     selector.select(wait);
                     Runnable t;
@@ -222,6 +290,9 @@ final class EventLoops {
                         nextSweep = now + SWEEP_NANOS;
                     }
                 }
+            } catch (Replaced r) {
+                // a new thread carries this loop on; this one's flight went back through tasks
+                return;
             } catch (IOException | RuntimeException | Error e) {
                 ProxyServer.warn("event loop " + thread.getName() + " failed: " + e + "; its connections are closed");
                 cutAll();
@@ -229,10 +300,12 @@ final class EventLoops {
                     throw err;
                 }
             } finally {
-                try {
-                    selector.close();
-                } catch (IOException ignored) {
-                    // the loop is ending either way
+                if (thread == Thread.currentThread()) {
+                    try {
+                        selector.close();
+                    } catch (IOException ignored) {
+                        // the loop is ending either way
+                    }
                 }
             }
         }
@@ -259,6 +332,8 @@ final class EventLoops {
                 }
             } catch (CancelledKeyException e) {
                 c.fail("error: " + e);
+            } catch (Replaced r) {
+                throw r;
             } catch (RuntimeException e) {
                 // a bug of ours: this connection goes, the loop and its other connections stay
                 ProxyServer.warn("conn=" + c.id + ": " + e);
@@ -353,6 +428,12 @@ final class EventLoops {
             return !slow;
         }
 
+        /** A token call on a loop hung past {@link #INLINE_TOKEN_WAIT}: off the loop until it is fast again. */
+        void stalled() {
+            average = Math.max(average, 2 * SLOW);
+            slow = true;
+        }
+
         /** One handshake's token time; lost updates between threads are harmless for an average. */
         void observed(Duration tokenTime) {
             long t = tokenTime.toNanos();
@@ -366,6 +447,13 @@ final class EventLoops {
             } else if (a < FAST) {
                 slow = false;
             }
+        }
+    }
+
+    /** Ends a loop thread that was replaced while in a token call, once it has handed its flight back. */
+    private static final class Replaced extends RuntimeException {
+        Replaced() {
+            super(null, null, false, false);
         }
     }
 
@@ -537,17 +625,18 @@ final class EventLoops {
 
         private void offerHandshake(int n) {
             boolean tokenFlight = engine.mayWaitOnToken();
-            if (!tokenFlight || token.fast()) {
+            if (!tokenFlight) {
                 IOException error = null;
-                try (TokenWait.Scope w = TokenWait.atMost(INLINE_TOKEN_WAIT)) {
+                try {
                     engine.offer(loop.buf, 0, n);
                 } catch (IOException e) {
                     error = e;
                 }
-                if (tokenFlight) {
-                    token.observed(engine.tokenTime());
-                }
                 afterFlight(error);
+                return;
+            }
+            if (token.fast()) {
+                offerOnLoop(n);
                 return;
             }
             // This flight may wait on the token: offered on a virtual thread, back through the loop's queue.
@@ -565,31 +654,69 @@ final class EventLoops {
                         error = new IOException(x.toString(), x);
                     }
                     token.observed(e.tokenTime());
-                    IOException result = error;
-                    loop.submit(() -> {
-                        busy = false;
-                        if (finished) {
-                            return;
-                        }
-                        try {
-                            if (timedOut) {
-                                handshakeFailed(engine.failure(null, true, owner.handshaker().settings().handshakeTimeout()));
-                                return;
-                            }
-                            afterFlight(result);
-                            if (!finished) {
-                                interest();
-                            }
-                        } catch (RuntimeException x) {
-                            ProxyServer.warn("conn=" + id + ": " + x);
-                            fail("error: " + x);
-                        }
-                    });
+                    flightReturned(error);
                 });
             } catch (RuntimeException | Error x) {
                 busy = false;
                 fail("error: cannot start a thread for the handshake (" + x + ")");
             }
+        }
+
+        /**
+         * A flight that may sign, offered on the loop's thread with the token called on it too
+         * ({@link TokenWait#onCallingThread()}: no hand-over to the token's threads). Should the
+         * call hang, the watchdog gives the loop a new thread; this one then hands the flight back
+         * like an off-loop flight and leaves the loop ({@link Replaced}). The flight reads a copy
+         * of its bytes, since a new loop thread would reuse the loop's buffer.
+         */
+        private void offerOnLoop(int n) {
+            byte[] flight = java.util.Arrays.copyOf(loop.buf, n);
+            Thread me = Thread.currentThread();
+            loop.inlineConn = this;
+            loop.inlineSince = System.nanoTime();
+            loop.inline.set(me);
+            IOException error = null;
+            try (TokenWait.Scope w = TokenWait.onCallingThread()) {
+                engine.offer(flight, 0, n);
+            } catch (IOException e) {
+                error = e;
+            } catch (RuntimeException e) {
+                error = new IOException(e.toString(), e);
+            } catch (Error e) {
+                loop.inline.compareAndSet(me, null);
+                throw e;
+            }
+            boolean replaced = !loop.inline.compareAndSet(me, null);
+            token.observed(engine.tokenTime());
+            if (replaced) {
+                // another thread runs the loop now: this flight goes back to it, and this thread ends
+                flightReturned(error);
+                throw new Replaced();
+            }
+            afterFlight(error);
+        }
+
+        /** A flight offered off the loop's thread is back: the loop takes the connection up again. */
+        private void flightReturned(IOException result) {
+            loop.submit(() -> {
+                busy = false;
+                if (finished) {
+                    return;
+                }
+                try {
+                    if (timedOut) {
+                        handshakeFailed(engine.failure(null, true, owner.handshaker().settings().handshakeTimeout()));
+                        return;
+                    }
+                    afterFlight(result);
+                    if (!finished) {
+                        interest();
+                    }
+                } catch (RuntimeException x) {
+                    ProxyServer.warn("conn=" + id + ": " + x);
+                    fail("error: " + x);
+                }
+            });
         }
 
         private void afterFlight(IOException error) {

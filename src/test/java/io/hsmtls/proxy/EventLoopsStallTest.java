@@ -37,18 +37,19 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A token that takes a second per signature, behind the real token layer (the slow PKCS#11
- * double in front of SoftHSM, alone in this JVM: SoftHSM is one library per process). The loop
- * gives up on it after {@link EventLoops#INLINE_TOKEN_WAIT}, so an established connection on
- * the same loop is held up that long at most, once; that one handshake fails with an alert, the
- * token is not marked down, and the next handshake waits off the loop and completes while the
- * established connection keeps echoing.
+ * double in front of SoftHSM, alone in this JVM: SoftHSM is one library per process). The first
+ * signature runs on the loop's thread, which is stuck in the native call for that second: after
+ * {@link EventLoops#INLINE_TOKEN_WAIT} a new thread carries the loop on, so an established
+ * connection on the same loop is held up that long at most, once. The stuck thread finishes its
+ * handshake when the token answers (nothing is lost), the token is not marked down, and the next
+ * handshake waits off the loop and completes while the established connection keeps echoing.
  */
 class EventLoopsStallTest {
     @RegisterExtension
     static SoftHsm hsm = new SoftHsm();
 
     @Test
-    void tokenThatStalls_holdsTheLoopUpAtMostItsWait_once_andIsNotMarkedDown() throws Exception {
+    void tokenThatStalls_holdsTheLoopUpAtMostItsWait_once_theHandshakeStillCompletes() throws Exception {
         Path shim = SlowPkcs11.build(hsm.workDir().resolve("slow-loops"), 1000);
         String uri = "pkcs11:token=" + hsm.label() + ";object=stall?module-path=" + shim + "&pin-source=file:"
                 + hsm.pinFile();
@@ -81,8 +82,8 @@ class EventLoopsStallTest {
                     }
                 });
                 long worst = EchoProbe.worstRoundTrip(in, out, first::isDone);
-                assertTrue(first.get().startsWith("failed") && first.get().contains("internal_error"),
-                        "the handshake the loop gave up on ends with an alert: " + first.get());
+                assertEquals("completed", first.get(),
+                        "the handshake whose token call outlasted the loop's wait completes when the token answers");
                 assertTrue(worst < 700_000_000L, "an echo waited " + worst / 1_000_000
                         + " ms: the loop waited for the 1 s token longer than its limit");
                 Future<String> second = pool.submit(() -> {

@@ -1,6 +1,7 @@
 package io.hsmtls.token.iaik;
 
 import io.hsmtls.token.TokenUnavailableException;
+import io.hsmtls.token.TokenWait;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
@@ -69,6 +70,15 @@ final class Lane {
         if (onLane.get()) {
             return unchecked(task);
         }
+        if (TokenWait.onCallingThreadNow()) {
+            // The caller runs it and watches its own thread for a hang (TokenWait.onCallingThread).
+            running.incrementAndGet();
+            try {
+                return unchecked(task);
+            } finally {
+                running.decrementAndGet();
+            }
+        }
         if (pending.incrementAndGet() > maxPending) {
             pending.decrementAndGet();
             throw new TokenUnavailableException(token, TokenUnavailableException.Reason.QUEUE_FULL, null,
@@ -92,23 +102,10 @@ final class Lane {
                 throw new TokenUnavailableException(token, TokenUnavailableException.Reason.CLOSED, null, "the token was closed");
             }
             long poll = Math.max(1, Math.min(TimeUnit.MILLISECONDS.toNanos(100), deadline.toNanos() / 4));
-            // A caller that will not wait as long as the token may take (an event loop) leaves early:
-            // the operation runs on, and the token is not called hung for the caller's impatience.
-            long patience = io.hsmtls.token.TokenWait.limitNanos();
-            long giveUp = patience > 0 ? submitted + patience : Long.MAX_VALUE;
             while (true) {
                 long start = started.get();
                 long end = start != 0 ? start + deadline.toNanos() : submitted + queueWait.toNanos() + deadline.toNanos();
                 long now = System.nanoTime();
-                if (patience > 0 && giveUp - end < 0) {
-                    if (now - giveUp >= 0 && !future.isDone()) {
-                        future.cancel(false); // only if it has not started: a started call finishes on the lane
-                        throw new TokenUnavailableException(token, TokenUnavailableException.Reason.DEADLINE, null,
-                                "the caller waits at most " + TimeUnit.NANOSECONDS.toMillis(patience)
-                                        + " ms for the token (an event loop) and gave up; later handshakes wait off the loop");
-                    }
-                    end = giveUp + 1; // wake for the caller's limit; the token's own deadline is further off
-                }
                 long left = end - now;
                 if (left <= 0) {
                     if (started.get() == 0 && future.cancel(false)) {
