@@ -1,15 +1,9 @@
 package io.hsmtls.jmh;
 
 import io.hsmtls.testing.JcaTokenKey;
-import io.hsmtls.testing.TestPki;
-import io.hsmtls.tls.Profile;
-import io.hsmtls.tls.ServerCredentials;
 import io.hsmtls.tls.ServerSettings;
 import io.hsmtls.tls.bc.FastTlsCrypto;
 import java.io.IOException;
-import java.security.KeyPair;
-import java.security.cert.X509Certificate;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.bouncycastle.tls.CipherSuite;
 import org.bouncycastle.tls.NamedGroup;
@@ -65,12 +59,7 @@ public class RecordBenchmark {
 
         @Setup
         public void connect() throws IOException {
-            TestPki.Ca ca = TestPki.ca("CN=JMH Root");
-            KeyPair pair = TestPki.ecKeyPair();
-            X509Certificate cert = ca.leaf("CN=localhost").publicKey(pair.getPublic()).serverAuth().sign();
-            ServerSettings settings = ServerSettings.of(
-                    ServerCredentials.checked(new JcaTokenKey(pair, cert), List.of(cert), Profile.COMPAT),
-                    Profile.COMPAT);
+            ServerSettings settings = JcaTokenKey.compatServer("CN=JMH Root");
             byte[] buf = new byte[32 * 1024];
             InMemoryTls.Pair connected = InMemoryTls.handshake(
                     new InMemoryTls.Listener(FastTlsCrypto.create(), settings).newServer(),

@@ -1,5 +1,8 @@
 package io.hsmtls.testing;
 
+import io.hsmtls.tls.Profile;
+import io.hsmtls.tls.ServerCredentials;
+import io.hsmtls.tls.ServerSettings;
 import io.hsmtls.token.KeyAlgorithm;
 import io.hsmtls.token.KeyId;
 import io.hsmtls.token.KeyInfo;
@@ -15,6 +18,7 @@ import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPublicKey;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -51,6 +55,18 @@ public class JcaTokenKey implements TokenKey {
                 rsa ? ((RSAPublicKey) pair.getPublic()).getModulus().bitLength()
                         : ((ECPublicKey) pair.getPublic()).getParams().getCurve().getField().getFieldSize(),
                 rsa ? null : "secp256r1", pair.getPublic(), true, false, false, true, rsa, Set.of());
+    }
+
+    /**
+     * Server settings (profile {@code compat}) over a fresh EC P-256 JVM key with a localhost
+     * certificate from a new CA named {@code caSubject}: for tests of what surrounds the handshake.
+     */
+    public static ServerSettings compatServer(String caSubject) {
+        TestPki.Ca ca = TestPki.ca(caSubject);
+        KeyPair kp = TestPki.ecKeyPair();
+        X509Certificate cert = ca.leaf("CN=localhost").publicKey(kp.getPublic()).serverAuth().sign();
+        return ServerSettings.of(ServerCredentials.checked(new JcaTokenKey(kp, cert), List.of(cert), Profile.COMPAT),
+                Profile.COMPAT);
     }
 
     @Override

@@ -6,10 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hsmtls.testing.JcaTokenKey;
-import io.hsmtls.testing.TestPki;
-import io.hsmtls.tls.Profile;
-import io.hsmtls.tls.ServerCredentials;
-import io.hsmtls.tls.ServerSettings;
 import io.hsmtls.tls.TlsEngine;
 import io.hsmtls.tls.TlsVersion;
 import java.io.ByteArrayOutputStream;
@@ -18,8 +14,6 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.security.KeyPair;
-import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -45,12 +39,7 @@ class EngineBuffersTest {
 
     @BeforeAll
     static void server() throws Exception {
-        TestPki.Ca ca = TestPki.ca("CN=Trim Root");
-        KeyPair kp = TestPki.ecKeyPair();
-        X509Certificate cert = ca.leaf("CN=localhost").publicKey(kp.getPublic()).serverAuth().sign();
-        var settings = ServerSettings.of(
-                ServerCredentials.checked(new JcaTokenKey(kp, cert), List.of(cert), Profile.COMPAT), Profile.COMPAT);
-        handshaker = new BcServerHandshaker(settings);
+        handshaker = new BcServerHandshaker(JcaTokenKey.compatServer("CN=Trim Root"));
         clientCrypto = FastTlsCrypto.create();
     }
 
