@@ -57,7 +57,7 @@ public interface TlsEngine {
     /**
      * Gives back buffer memory beyond what is queued, for a connection that has gone quiet. Buffers
      * keep the size of the largest burst they held (a connection that once streamed would hold
-     * ~350 KiB while idle, against ~6 KiB); the next burst grows them again, so not per read.
+     * ~330 KiB while idle, against ~5 KiB); the next burst grows them again, so not per read.
      */
     void trim();
 
