@@ -112,7 +112,7 @@ public final class ServeCommand implements java.util.concurrent.Callable<Integer
     boolean proxyProtocol;
 
     @Option(names = "--io", paramLabel = "MODE", defaultValue = "${sys:hsmtls.io:-loop}",
-            description = "how connections are run: 'loop' (event loops, one per CPU, with handshakes that wait "
+            description = "how connections are run: 'loop' (event loops, one per two CPUs, with handshakes that wait "
                     + "on the token moved off them) or 'threads' (a virtual thread per connection) (default: ${DEFAULT-VALUE})")
     String ioMode;
 

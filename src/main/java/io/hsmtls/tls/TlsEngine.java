@@ -1,5 +1,6 @@
 package io.hsmtls.tls;
 
+import io.hsmtls.token.CallTime;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -32,6 +33,9 @@ public interface TlsEngine {
 
     /** Time spent in token operations so far. */
     Duration tokenTime();
+
+    /** The token calls so far as the threads that made them measured them ({@link TokenTimer#calls()}). */
+    CallTime tokenCalls();
 
     /** The handshake's outcome; only once {@link #handshaking()} is false. */
     HandshakeInfo info();

@@ -1,7 +1,9 @@
 package io.hsmtls.tls;
 
+import io.hsmtls.token.CallTime;
 import io.hsmtls.token.Mechanism;
 import io.hsmtls.token.Pkcs11Uri;
+import io.hsmtls.token.TokenWait;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,6 +24,7 @@ public final class TokenTimer {
     private String sni;
     private String certificateSha256;
     private long nanos;
+    private CallTime calls = CallTime.ZERO;
     private int operations;
 
     /** Counts time and operations only. */
@@ -60,6 +63,7 @@ public final class TokenTimer {
      * or remote token, holding the place would keep a CPU idle.
      */
     public long begin() {
+        TokenWait.takeLastCall(); // a report left by a call made outside this timer is not this one's
         pass.leave();
         return System.nanoTime();
     }
@@ -72,12 +76,6 @@ public final class TokenTimer {
     /** The SHA-256 of the client certificate, once known (verified on the server, chosen on the client). */
     public void certificate(String sha256) {
         this.certificateSha256 = sha256;
-    }
-
-    /** Records one token operation that started at {@code startNanos} ({@link System#nanoTime()}). */
-    public void add(long startNanos) {
-        nanos += System.nanoTime() - startNanos;
-        operations++;
     }
 
     /** Records a signature made (or failed: {@code error} non-null) by the token since {@code startNanos}. */
@@ -93,8 +91,10 @@ public final class TokenTimer {
 
     private void record(long startNanos, Pkcs11Uri key, Mechanism mechanism, KeyUse.Purpose purpose, String result) {
         long took = System.nanoTime() - startNanos;
+        CallTime call = TokenWait.takeLastCall();
         pass.enter();
         nanos += took;
+        calls = calls.plus(call != null ? call : new CallTime(took, took));
         operations++;
         if (listener != null) {
             listener.keyUsed(new KeyUse(Instant.now(), key, mechanism, purpose, connectionId, Optional.ofNullable(sni),
@@ -104,6 +104,17 @@ public final class TokenTimer {
 
     public Duration elapsed() {
         return Duration.ofNanos(nanos);
+    }
+
+    /**
+     * The token calls as the threads that made them measured them: their time without a queue
+     * before the token, and of that the time the token itself took (the thread was blocked, not
+     * running the module's code or waiting for a CPU to run it). A network HSM's round trips are
+     * blocked time; a local module's work and a busy machine's run queue are not. For a key that
+     * does not report ({@link TokenWait#takeLastCall()}), all of the elapsed time is blocked.
+     */
+    public CallTime calls() {
+        return calls;
     }
 
     public int operations() {

@@ -14,6 +14,8 @@ package io.hsmtls.token;
  */
 public final class TokenWait {
     private static final ThreadLocal<Boolean> CALLING_THREAD = new ThreadLocal<>();
+    /** The last operation the thread asked for, as the thread that made the call measured it. */
+    private static final ThreadLocal<CallTime> LAST_CALL = new ThreadLocal<>();
 
     private TokenWait() {
     }
@@ -47,5 +49,28 @@ public final class TokenWait {
     /** True inside {@link #onCallingThread()} on a platform thread. */
     public static boolean onCallingThreadNow() {
         return CALLING_THREAD.get() != null && !Thread.currentThread().isVirtual();
+    }
+
+    /**
+     * Reports, on the thread that asked for a token operation, how long the call took on the
+     * thread that made it and how long that thread was blocked in it. For a token's
+     * implementation, once per operation; see {@link #takeLastCall()}.
+     */
+    public static void called(CallTime time) {
+        LAST_CALL.set(time);
+    }
+
+    /**
+     * What the calling thread's last token operation reported through {@link #called}, or null
+     * when it reported nothing (a key that is not on a token's threads); reading clears it. Unlike
+     * the operation's wall time as the caller saw it, neither CPU load on this machine nor a queue
+     * before the token stretches the blocked time: it tells a slow token from a busy machine.
+     */
+    public static CallTime takeLastCall() {
+        CallTime t = LAST_CALL.get();
+        if (t != null) {
+            LAST_CALL.remove();
+        }
+        return t;
     }
 }

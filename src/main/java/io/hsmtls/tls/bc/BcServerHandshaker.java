@@ -12,6 +12,7 @@ import io.hsmtls.tls.SessionCache;
 import io.hsmtls.tls.TlsConnection;
 import io.hsmtls.tls.TlsVersion;
 import io.hsmtls.tls.TokenTimer;
+import io.hsmtls.token.CallTime;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -233,6 +234,11 @@ public final class BcServerHandshaker implements ServerHandshaker {
         @Override
         public Duration tokenTime() {
             return server.timer.elapsed();
+        }
+
+        @Override
+        public CallTime tokenCalls() {
+            return server.timer.calls();
         }
 
         @Override

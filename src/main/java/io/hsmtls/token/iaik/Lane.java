@@ -1,5 +1,6 @@
 package io.hsmtls.token.iaik;
 
+import io.hsmtls.token.CallTime;
 import io.hsmtls.token.TokenUnavailableException;
 import io.hsmtls.token.TokenWait;
 import java.time.Duration;
@@ -22,7 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * that a call is refused at once (so a handshake gets an alert, not a queue). A call that runs
  * past its deadline is reported as hung; the caller gets {@code DEADLINE} and moves on while the
  * stuck thread stays in the native call. A result that is already there when the caller looks is
- * returned even if it came late: the token answered, so it is not hung.
+ * returned even if it came late: the token answered, so it is not hung. Each call tells its caller
+ * how long the thread that made it was blocked in the module ({@link TokenWait#called}).
  */
 final class Lane {
     private final String token;
@@ -73,9 +75,11 @@ final class Lane {
         if (TokenWait.onCallingThreadNow()) {
             // The caller runs it and watches its own thread for a hang (TokenWait.onCallingThread).
             running.incrementAndGet();
+            RunnableClock.Timing timing = RunnableClock.start();
             try {
                 return unchecked(task);
             } finally {
+                TokenWait.called(timing.stop());
                 running.decrementAndGet();
             }
         }
@@ -86,12 +90,15 @@ final class Lane {
         }
         try {
             AtomicLong started = new AtomicLong();
+            CallTime[] time = {null}; // written by the lane thread before the future completes, read after
             FutureTask<T> future = new FutureTask<>(() -> {
                 started.set(System.nanoTime());
                 running.incrementAndGet();
+                RunnableClock.Timing timing = RunnableClock.start();
                 try {
                     return task.call();
                 } finally {
+                    time[0] = timing.stop();
                     running.decrementAndGet();
                 }
             });
@@ -121,10 +128,13 @@ final class Lane {
                     }
                 }
                 try {
-                    return future.get(Math.min(Math.max(left, 1), poll), TimeUnit.NANOSECONDS);
+                    T result = future.get(Math.min(Math.max(left, 1), poll), TimeUnit.NANOSECONDS);
+                    TokenWait.called(time[0]);
+                    return result;
                 } catch (TimeoutException e) {
                     // re-check the deadline
                 } catch (ExecutionException e) {
+                    TokenWait.called(time[0]);
                     Throwable c = e.getCause();
                     if (c instanceof RuntimeException re) {
                         throw re;
