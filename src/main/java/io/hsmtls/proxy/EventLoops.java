@@ -6,14 +6,18 @@ import io.hsmtls.tls.TlsEngine;
 import io.hsmtls.token.CallTime;
 import io.hsmtls.token.TokenWait;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.CancelledKeyException;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashSet;
@@ -25,6 +29,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 /**
  * The proxy's front end on a few event loops ({@code serve --io loop}): each loop thread
@@ -477,9 +482,8 @@ final class EventLoops {
     static final class LoopLoad {
         static final double SATURATED = 0.9;
         static final double SPARE = 0.5;
-        private static final java.lang.management.ThreadMXBean THREADS =
-                java.lang.management.ManagementFactory.getThreadMXBean();
-        private final java.util.function.LongSupplier idleNanos;
+        private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+        private final LongSupplier idleNanos;
         private Thread thread;
         private long cpu;
         private long idle;
@@ -491,7 +495,7 @@ final class EventLoops {
         }
 
         /** {@code idleNanos}: the machine's idle CPU time so far, summed over its CPUs; -1 when unknown. */
-        LoopLoad(java.util.function.LongSupplier idleNanos) {
+        LoopLoad(LongSupplier idleNanos) {
             this.idleNanos = idleNanos;
         }
 
@@ -520,7 +524,7 @@ final class EventLoops {
     static final class MachineIdle {
         /** /proc/stat counts in USER_HZ ticks, 100 per second on Linux whatever the kernel's HZ. */
         private static final long NANOS_PER_TICK = 10_000_000L;
-        private static java.nio.channels.FileChannel stat;
+        private static FileChannel stat;
         private static boolean unreadable;
         private static final ByteBuffer BUF = ByteBuffer.allocate(256);
 
@@ -534,7 +538,7 @@ final class EventLoops {
             }
             try {
                 if (stat == null) {
-                    stat = java.nio.channels.FileChannel.open(java.nio.file.Path.of("/proc/stat"));
+                    stat = FileChannel.open(Path.of("/proc/stat"));
                 }
                 BUF.clear();
                 int n = stat.read(BUF, 0);

@@ -25,17 +25,21 @@ import java.nio.file.StandardOpenOption;
  */
 final class RunnableClock {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private static final boolean CPU_TIME = THREADS.isCurrentThreadCpuTimeSupported();
     private static final Cleaner CLEANER = Cleaner.create();
     private static final Path SCHEDSTAT = Path.of("/proc/thread-self/schedstat");
     private static volatile boolean schedstat = true;
     private static final ThreadLocal<Schedstat> FILE = ThreadLocal.withInitial(RunnableClock::open);
+    /** Calls shorter than this are not worth measuring (and the next one is not measured). */
+    static final long MEASURE_FROM = 250_000;
+    private static final ThreadLocal<Timing> TIMING = ThreadLocal.withInitial(Timing::new);
 
     private RunnableClock() {
     }
 
     /** Nanoseconds the current thread has been runnable, on some fixed origin; compare two readings. */
     static long now() {
-        long cpu = THREADS.isCurrentThreadCpuTimeSupported() ? THREADS.getCurrentThreadCpuTime() : 0;
+        long cpu = CPU_TIME ? THREADS.getCurrentThreadCpuTime() : 0;
         return cpu + runDelay();
     }
 
@@ -52,10 +56,6 @@ final class RunnableClock {
         t.runnable = t.measure ? now() : 0;
         return t;
     }
-
-    /** Calls shorter than this are not worth measuring (and the next one is not measured). */
-    static final long MEASURE_FROM = 250_000;
-    private static final ThreadLocal<Timing> TIMING = ThreadLocal.withInitial(Timing::new);
 
     /** One thread's timing of its current token call. */
     static final class Timing {
