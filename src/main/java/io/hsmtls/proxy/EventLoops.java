@@ -17,6 +17,7 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -29,6 +30,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 
 /**
@@ -43,9 +45,8 @@ import java.util.function.LongSupplier;
  * included, only while the token answers fast ({@link TokenSpeed}) and the loop has CPU to spare
  * ({@link LoopLoad}); otherwise it is offered on a virtual thread and the connection comes back
  * to its loop when that returns. Should a call made on the loop hang, a watchdog gives the loop
- * a new thread after {@link #INLINE_TOKEN_WAIT}. A
- * slow or remote token so holds up its own handshakes, and the loop's other connections at most
- * once, for that long.
+ * a new thread after {@link #INLINE_TOKEN_WAIT}. A slow or remote token so holds up its own
+ * handshakes, and the loop's other connections at most once, for that long.
  *
  * <p>Connections behave as on threads: the same limits, timeouts, half-close passed on to the
  * backend, PROXY protocol header, connection records and drain at shutdown. Writes never block,
@@ -205,7 +206,7 @@ final class EventLoops {
          * holds it: after a replacement the new thread may be inline itself by the time the old
          * call returns.
          */
-        final java.util.concurrent.atomic.AtomicReference<Object> inline = new java.util.concurrent.atomic.AtomicReference<>();
+        final AtomicReference<Object> inline = new AtomicReference<>();
         /** When the current inline flight began, and whose it is (written before {@link #inline}). */
         volatile long inlineSince;
         volatile Conn inlineConn;
@@ -551,28 +552,9 @@ final class EventLoops {
 
         /** The first line, "cpu  user nice system idle iowait ...": idle + iowait ticks. */
         static long parse(byte[] b, int n) {
-            long idle = 0;
-            long value = 0;
-            int field = 0;
-            boolean inNumber = false;
-            for (int k = 0; k < n && b[k] != '\n'; k++) {
-                byte c = b[k];
-                if (c >= '0' && c <= '9') {
-                    value = value * 10 + (c - '0');
-                    inNumber = true;
-                } else if (inNumber) {
-                    field++;
-                    if (field == 4 || field == 5) {
-                        idle += value;
-                    }
-                    value = 0;
-                    inNumber = false;
-                }
-            }
-            if (inNumber && (field + 1 == 4 || field + 1 == 5)) {
-                idle += value;
-            }
-            return idle;
+            String first = new String(b, 0, n, StandardCharsets.US_ASCII).split("\n", 2)[0];
+            String[] f = first.trim().split("\\s+");
+            return Long.parseLong(f[4]) + Long.parseLong(f[5]);
         }
     }
 

@@ -31,9 +31,6 @@ public interface TlsEngine {
      */
     boolean mayWaitOnToken();
 
-    /** Time spent in token operations so far. */
-    Duration tokenTime();
-
     /** The token calls so far as the threads that made them measured them ({@link TokenTimer#calls()}). */
     CallTime tokenCalls();
 

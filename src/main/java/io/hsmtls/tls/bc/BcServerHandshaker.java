@@ -232,11 +232,6 @@ public final class BcServerHandshaker implements ServerHandshaker {
         }
 
         @Override
-        public Duration tokenTime() {
-            return server.timer.elapsed();
-        }
-
-        @Override
         public CallTime tokenCalls() {
             return server.timer.calls();
         }
