@@ -21,18 +21,30 @@ import io.hsmtls.token.ForwardingTokenKey;
 import io.hsmtls.token.SignatureScheme;
 import io.hsmtls.token.TokenKey;
 import io.hsmtls.token.TokenWait;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult;
+import javax.net.ssl.SSLEngineResult.HandshakeStatus;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -106,7 +118,7 @@ class EventLoopsTest {
                         try {
                             out.write(data);
                             out.flush();
-                        } catch (java.io.IOException e) {
+                        } catch (IOException e) {
                             throw new java.io.UncheckedIOException(e);
                         }
                     });
@@ -155,7 +167,7 @@ class EventLoopsTest {
                         out.write(data, off, Math.min(100_000, data.length - off));
                     }
                     out.flush();
-                } catch (java.io.IOException e) {
+                } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
             });
@@ -244,7 +256,7 @@ class EventLoopsTest {
     @Test
     void quietConnection_trimsItsBuffersOnce_andStreamsAgain() throws Exception {
         BcServerHandshaker real = new BcServerHandshaker(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE));
-        java.util.concurrent.atomic.AtomicInteger trims = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger trims = new AtomicInteger();
         ServerHandshaker counting = new ServerHandshaker() {
             @Override
             public TlsConnection handshake(java.net.Socket socket) throws HandshakeFailedException {
@@ -296,7 +308,7 @@ class EventLoopsTest {
             try {
                 s.getOutputStream().write(data);
                 s.getOutputStream().flush();
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
         });
@@ -304,6 +316,145 @@ class EventLoopsTest {
         new DataInputStream(s.getInputStream()).readFully(back);
         writer.join();
         assertArrayEquals(data, back);
+    }
+
+    /**
+     * A client that sends its Finished and its close_notify in one write, as a health check or a
+     * scanner does: the connection is recorded as closed and the backend is never dialled (nothing
+     * it said could reach the client). One that sends data before its close_notify, in the same
+     * write, still gets the data to the backend.
+     */
+    @Test
+    void clientClosingWithItsFinished_backendNeverDialled_dataBeforeTheCloseStillArrives() throws Exception {
+        try (RecordingBackend back = new RecordingBackend()) {
+            ProxyServer p = new ProxyServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), back.address(),
+                    new BcServerHandshaker(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE)),
+                    ProxyLimits.defaults(), fx.records::add).withEventLoops(1);
+            fx.proxies.add(p);
+            p.start();
+            int before = fx.quiesce();
+
+            finishedAndCloseInOneWrite(p, new byte[0]);
+            assertEquals(before + 1, fx.quiesce());
+            ConnectionRecord closedAtOnce = fx.records.get(before);
+            assertTrue(closedAtOnce.handshake().isPresent(), closedAtOnce.line());
+            assertEquals("closed", closedAtOnce.outcome(), closedAtOnce.line());
+            Thread.sleep(200); // a connect would have been accepted by now
+            assertEquals(0, back.accepted(), "the backend must not be dialled for a client that already closed");
+
+            byte[] hello = "hello, backend".getBytes(StandardCharsets.US_ASCII);
+            finishedAndCloseInOneWrite(p, hello);
+            assertEquals(before + 2, fx.quiesce());
+            ConnectionRecord withData = fx.records.get(before + 1);
+            assertEquals(hello.length, withData.clientToBackend(), withData.line());
+            assertArrayEquals(hello, back.firstReceived(Duration.ofSeconds(5)));
+            assertEquals(1, back.accepted());
+        }
+    }
+
+    /**
+     * A TLS 1.3 client (SSLEngine) that holds its Finished back and sends it, {@code data} and its
+     * close_notify in one socket write, then reads to the end.
+     */
+    private static void finishedAndCloseInOneWrite(ProxyServer p, byte[] data) throws Exception {
+        int port = p.localAddress().getPort();
+        SSLEngine e = fx.jsse(null).createSSLEngine("localhost", port);
+        e.setUseClientMode(true);
+        e.setEnabledProtocols(new String[] {"TLSv1.3"});
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            s.setSoTimeout(10_000);
+            ByteArrayOutputStream pending = new ByteArrayOutputStream();
+            ByteBuffer net = ByteBuffer.allocate(1 << 17);
+            ByteBuffer in = ByteBuffer.allocate(1 << 17).flip();
+            ByteBuffer app = ByteBuffer.allocate(1 << 17);
+            e.beginHandshake();
+            HandshakeStatus hs = e.getHandshakeStatus();
+            for (int steps = 0; hs != HandshakeStatus.FINISHED && hs != HandshakeStatus.NOT_HANDSHAKING; steps++) {
+                assertTrue(steps < 1000, "handshake stuck at " + hs);
+                switch (hs) {
+                    case NEED_WRAP -> {
+                        net.clear();
+                        hs = e.wrap(ByteBuffer.allocate(0), net).getHandshakeStatus();
+                        pending.write(net.array(), 0, net.position());
+                    }
+                    case NEED_TASK -> {
+                        for (Runnable t; (t = e.getDelegatedTask()) != null; ) {
+                            t.run();
+                        }
+                        hs = e.getHandshakeStatus();
+                    }
+                    default -> {
+                        if (pending.size() > 0) {
+                            s.getOutputStream().write(pending.toByteArray());
+                            pending.reset();
+                        }
+                        SSLEngineResult r = e.unwrap(in, app);
+                        if (r.getStatus() == SSLEngineResult.Status.BUFFER_UNDERFLOW) {
+                            in.compact();
+                            int n = s.getInputStream().read(in.array(), in.position(), in.remaining());
+                            assertTrue(n > 0, "the server closed during the handshake");
+                            in.position(in.position() + n).flip();
+                        }
+                        hs = r.getHandshakeStatus();
+                    }
+                }
+            }
+            assertTrue(pending.size() > 0, "the client's Finished is held back");
+            if (data.length > 0) {
+                net.clear();
+                e.wrap(ByteBuffer.wrap(data), net);
+                pending.write(net.array(), 0, net.position());
+            }
+            e.closeOutbound();
+            while (!e.isOutboundDone()) {
+                net.clear();
+                e.wrap(ByteBuffer.allocate(0), net);
+                pending.write(net.array(), 0, net.position());
+            }
+            s.getOutputStream().write(pending.toByteArray());
+            s.shutdownOutput();
+            byte[] sink = new byte[4096];
+            while (s.getInputStream().read(sink) >= 0) {
+                // the server's close_notify, then the end
+            }
+        }
+    }
+
+    /** A backend that counts its connections and keeps what the first one sent. */
+    private static final class RecordingBackend implements AutoCloseable {
+        private final ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        private final AtomicInteger accepted = new AtomicInteger();
+        private final CompletableFuture<byte[]> first = new CompletableFuture<>();
+
+        RecordingBackend() throws IOException {
+            Thread.ofVirtual().start(() -> {
+                while (!server.isClosed()) {
+                    try (Socket c = server.accept()) {
+                        accepted.incrementAndGet();
+                        first.complete(c.getInputStream().readAllBytes());
+                    } catch (IOException ex) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        InetSocketAddress address() {
+            return new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort());
+        }
+
+        int accepted() {
+            return accepted.get();
+        }
+
+        byte[] firstReceived(Duration within) throws Exception {
+            return first.get(within.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+        }
     }
 
     @Test
