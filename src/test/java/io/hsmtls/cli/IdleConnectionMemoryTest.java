@@ -103,7 +103,12 @@ class IdleConnectionMemoryTest {
                     warm.add(ex.submit(() -> open(ctx, port)));
                 }
                 for (Future<SSLSocket> f : warm) {
-                    f.get(60, TimeUnit.SECONDS).close();
+                    // A byte, so the server dials the backend: a client that closes with nothing
+                    // sent gets no backend connection, and the count below waits for them all.
+                    try (SSLSocket s = f.get(60, TimeUnit.SECONDS)) {
+                        s.getOutputStream().write('w');
+                        s.getOutputStream().flush();
+                    }
                 }
             }
             awaitBackend(backendSide, 300, server);
