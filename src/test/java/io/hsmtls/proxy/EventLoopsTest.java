@@ -567,8 +567,13 @@ class EventLoopsTest {
             long c0 = threads.getCurrentThreadCpuTime();
             spin(w0 + 100_000_000L);
             idle[0] += idleCpu ? 100_000_000L : 10_000_000L; // one CPU idle meanwhile, or a tenth of one
-            load.sample(System.nanoTime());
-            boolean gotCpu = threads.getCurrentThreadCpuTime() - c0 > 95_000_000L;
+            long w1 = System.nanoTime();
+            load.sample(w1);
+            double share = (threads.getCurrentThreadCpuTime() - c0) / (double) (w1 - w0);
+            if (share > 0.85 && share < 0.95) {
+                continue; // preempted for about the 90 % line's worth: either answer is right
+            }
+            boolean gotCpu = share >= 0.95;
             assertEquals(gotCpu && idleCpu, load.handOver(), "computing: " + gotCpu + ", an idle CPU: " + idleCpu);
             seen = gotCpu && idleCpu;
         }
