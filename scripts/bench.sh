@@ -11,8 +11,10 @@
 #               and 10,000 connections (fewer if the open-files limit cannot hold them)
 #   --dir DIR   scratch directory (token, configs, logs, results.tsv); default target/bench-run
 #
-# Scenarios: hs13-ec hs12-ecdhe-rsa hs12-rsa-kx resume12 latency13-ec bulk13 hs13-ec-echo slow-token
+# Scenarios: hs13-ec hs13-ec-rt hs12-ecdhe-rsa hs12-rsa-kx resume12 latency13-ec bulk13 hs13-ec-echo slow-token
 # echo-floor idle. Runs are interleaved (A B C A B C …).
+# hs13-ec-rt is hs13-ec with 64 bytes sent and echoed back through each server's backend after
+# every handshake: in hs13-ec the client closes at once, and hsmtls then opens no backend connection.
 # hs13-ec-echo and slow-token are one pair under identical load (TLS 1.3 full handshakes from
 # 64 workers, SLOW_CONC to change, while 16 established connections echo 64 bytes 50 times a
 # second each): hs13-ec-echo on the plain SoftHSM key, slow-token on the same key through the
@@ -34,7 +36,7 @@ usage() { sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 2; }
 quick=0
 repeats=""
 servers="hsmtls,sunjsse,nginx"
-scenarios="hs13-ec,hs12-ecdhe-rsa,hs12-rsa-kx,resume12,latency13-ec,bulk13,hs13-ec-echo,slow-token,echo-floor,idle"
+scenarios="hs13-ec,hs13-ec-rt,hs12-ecdhe-rsa,hs12-rsa-kx,resume12,latency13-ec,bulk13,hs13-ec-echo,slow-token,echo-floor,idle"
 dir="$top/target/bench-run"
 idle_counts=""
 while [ $# -gt 0 ]; do
@@ -297,6 +299,7 @@ echo_floor() { # server
 scenario_args() { # scenario → key and load arguments
   case "$1" in
     hs13-ec) echo "ec --mode handshake --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 --concurrency $conc --duration $dur" ;;
+    hs13-ec-rt) echo "ec --mode handshake --tls 1.3 --suite TLS_AES_128_GCM_SHA256 --group x25519 --concurrency $conc --duration $dur --round-trip-bytes 64" ;;
     hs12-ecdhe-rsa) echo "rsa --mode handshake --tls 1.2 --suite TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 --group x25519 --concurrency $conc --duration $dur" ;;
     hs12-rsa-kx) echo "rsa --mode handshake --tls 1.2 --suite TLS_RSA_WITH_AES_128_GCM_SHA256 --concurrency $conc --duration $dur" ;;
     resume12) echo "ec --mode resume --tls 1.2 --suite TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 --concurrency $conc --duration $dur" ;;
@@ -366,7 +369,7 @@ t_end=$(date +%s)
   [ "$quick" = 1 ] && echo "--quick: servers warmed with only $warmup handshakes and runs of $dur: a smoke test, not figures to quote"
   echo
   [ -n "$shim" ] && echo "slow-token: the EC key through a test double adding $slow_delay ms per sign (16 sessions); ratio_hs_per_s = slow-token / hs13-ec-echo, same load: $slow_conc workers, $echo_conns echo connections at $echo_rate/s"
-  bench table --share hs13-ec=token-ecdsa,hs12-ecdhe-rsa=token-rsa-pss,hs12-rsa-kx=token-rsa-decrypt \
+  bench table --share hs13-ec=token-ecdsa,hs13-ec-rt=token-ecdsa,hs12-ecdhe-rsa=token-rsa-pss,hs12-rsa-kx=token-rsa-decrypt \
       --ratio slow-token=hs13-ec-echo "$results"
   echo
   echo "BENCH lines: $results; logs and the command of every run: $dir/logs"

@@ -92,8 +92,25 @@ public final class LoadGenerator {
                 seenSessions.add(key);
             }
         }
+        long moved = 0;
+        int n = spec.roundTripBytes();
+        if (n > 0) {
+            // A request's worth through the server to its backend and back: both servers of a
+            // comparison then dial their backend for every connection.
+            c.write(ByteBuffer.allocate(n));
+            long received = 0;
+            while (received < n) {
+                long r = c.readDiscard();
+                if (r < 0) {
+                    throw new IOException("server closed after " + received + " of " + n
+                            + " echoed bytes: is the backend an echo server?");
+                }
+                received += r;
+            }
+            moved = n + received;
+        }
         c.closeGracefully();
-        return 0;
+        return moved;
     }
 
     private long bulkTransfer(Phase phase) throws IOException, InterruptedException {
@@ -152,6 +169,9 @@ public final class LoadGenerator {
         perCpu(f, "hs_per_cpu_s", m.phase.ok.sum(), m);
         latencies(f, m.phase);
         f.put("resumed_share", m.phase.ok.sum() == 0 ? 0 : (double) m.phase.resumed.sum() / m.phase.ok.sum());
+        if (spec.roundTripBytes() > 0) {
+            f.put("round_trip_bytes", (double) m.phase.bytes.sum());
+        }
         return f;
     }
 

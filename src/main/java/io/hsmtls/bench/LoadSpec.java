@@ -24,30 +24,41 @@ import java.util.OptionalLong;
  * @param echoConnections HANDSHAKE: established connections that echo small messages through the
  *                       server while the handshakes run (0 = none), for their latency under that load
  * @param echoRate       echo messages per second on each of those connections
+ * @param roundTripBytes HANDSHAKE: bytes each connection sends after its handshake and reads back
+ *                       through the server and its echo backend before it closes (0: it closes at
+ *                       once, as a health check does, and a server may then skip its backend)
  */
 public record LoadSpec(Mode mode, ClientConfig client, int concurrency, Duration duration, long maxCount,
                        long warmupCount, Duration warmupDuration, long bulkBytes, double rate, int idleConnections,
                        Duration idleHold, OptionalLong serverPid, Duration ioTimeout, int echoConnections,
-                       double echoRate) {
+                       double echoRate, int roundTripBytes) {
     /** Hard ceilings, whatever the flags say. */
     static final Duration MAX_DURATION = Duration.ofMinutes(30);
     static final long MAX_COUNT = 50_000_000;
     /** Each echo connection is a platform thread in the load generator. */
     static final int MAX_ECHO_CONNECTIONS = 1_000;
     static final double MAX_ECHO_RATE = 10_000;
+    /** One TLS record's worth. */
+    static final int MAX_ROUND_TRIP_BYTES = 16_384;
 
     /** A run without echo connections. */
     public LoadSpec(Mode mode, ClientConfig client, int concurrency, Duration duration, long maxCount,
                     long warmupCount, Duration warmupDuration, long bulkBytes, double rate, int idleConnections,
                     Duration idleHold, OptionalLong serverPid, Duration ioTimeout) {
         this(mode, client, concurrency, duration, maxCount, warmupCount, warmupDuration, bulkBytes, rate,
-                idleConnections, idleHold, serverPid, ioTimeout, 0, 0);
+                idleConnections, idleHold, serverPid, ioTimeout, 0, 0, 0);
     }
 
     /** The same run with {@code connections} echo connections at {@code perSecond} messages each. */
     public LoadSpec withEcho(int connections, double perSecond) {
         return new LoadSpec(mode, client, concurrency, duration, maxCount, warmupCount, warmupDuration, bulkBytes,
-                rate, idleConnections, idleHold, serverPid, ioTimeout, connections, perSecond);
+                rate, idleConnections, idleHold, serverPid, ioTimeout, connections, perSecond, roundTripBytes);
+    }
+
+    /** The same run with {@code bytes} sent and read back on each connection after its handshake. */
+    public LoadSpec withRoundTrip(int bytes) {
+        return new LoadSpec(mode, client, concurrency, duration, maxCount, warmupCount, warmupDuration, bulkBytes,
+                rate, idleConnections, idleHold, serverPid, ioTimeout, echoConnections, echoRate, bytes);
     }
 
     public LoadSpec {
@@ -91,6 +102,14 @@ public record LoadSpec(Mode mode, ClientConfig client, int concurrency, Duration
                 throw new IllegalArgumentException("echo rate outside (0, " + (long) MAX_ECHO_RATE
                         + "] messages per second per connection: " + echoRate);
             }
+        }
+        if (roundTripBytes < 0 || roundTripBytes > MAX_ROUND_TRIP_BYTES) {
+            throw new IllegalArgumentException("round-trip bytes outside 0.." + MAX_ROUND_TRIP_BYTES + ": "
+                    + roundTripBytes);
+        }
+        if (roundTripBytes > 0 && mode != Mode.HANDSHAKE) {
+            throw new IllegalArgumentException("a round trip after each handshake is for --mode handshake, not "
+                    + mode.name().toLowerCase(java.util.Locale.ROOT));
         }
         if (ioTimeout.isNegative() || ioTimeout.isZero() || ioTimeout.toMillis() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("I/O timeout out of range: " + ioTimeout);

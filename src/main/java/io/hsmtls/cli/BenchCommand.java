@@ -118,6 +118,10 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--echo-rate", defaultValue = "50",
                 description = "messages per second on each echo connection (default ${DEFAULT-VALUE})")
         double echoRate;
+        @Option(names = "--round-trip-bytes", defaultValue = "0",
+                description = "handshake: bytes each connection sends after its handshake and reads back through the"
+                        + " server's echo backend before it closes (default ${DEFAULT-VALUE}: close at once)")
+        int roundTripBytes;
         @Option(names = "--server-pid", description = "server root process for CPU time and RSS")
         Long serverPid;
         @Option(names = "--timeout", defaultValue = "10s") String timeout;
@@ -134,7 +138,7 @@ public final class BenchCommand implements Runnable {
             return new LoadSpec(m, client, concurrency, duration(duration), count, warmup,
                     duration(warmupDuration), (long) (bulkMb * 1e6), rate, connections, duration(hold),
                     serverPid == null ? OptionalLong.empty() : OptionalLong.of(serverPid), duration(timeout))
-                    .withEcho(echoConnections, echoRate);
+                    .withEcho(echoConnections, echoRate).withRoundTrip(roundTripBytes);
         }
 
         @Override

@@ -112,4 +112,16 @@ class LoadGeneratorEchoTest {
             assertTrue(line.contains("\t" + f), f + " missing from " + line);
         }
     }
+
+    @Test
+    void roundTripAfterEachHandshake_sendsAndReadsBackItsBytes() throws Exception {
+        ClientConfig c = new ClientConfig(new InetSocketAddress("127.0.0.1", server.getLocalPort()), "TLSv1.3",
+                Optional.empty(), Optional.empty(), List.of(dir.resolve("server.pem")), Optional.empty());
+        LoadSpec spec = new LoadSpec(Mode.HANDSHAKE, c, 4, Duration.ofSeconds(30), 100, 10, Duration.ofSeconds(20),
+                1, 1, 1, Duration.ZERO, OptionalLong.empty(), Duration.ofSeconds(5)).withRoundTrip(64);
+        LoadResult r = new LoadGenerator(spec, ProcStat.system(), new PrintStream(new ByteArrayOutputStream())).run();
+        assertEquals(100, r.get("count"));
+        assertEquals(0, r.get("errors"));
+        assertEquals(100 * 2 * 64, r.get("round_trip_bytes"), "64 bytes out and 64 back per measured connection");
+    }
 }

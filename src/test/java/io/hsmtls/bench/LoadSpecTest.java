@@ -33,6 +33,17 @@ class LoadSpecTest {
     }
 
     @Test
+    void roundTrip_onlyAfterFullHandshakes_andAtMostOneRecord() {
+        assertEquals(64, spec(Mode.HANDSHAKE, "TLSv1.3", Duration.ofSeconds(1), 10).withRoundTrip(64).roundTripBytes());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> spec(Mode.BULK, "TLSv1.3", Duration.ofSeconds(1), 10).withRoundTrip(64));
+        assertTrue(e.getMessage().contains("--mode handshake, not bulk"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> spec(Mode.HANDSHAKE, "TLSv1.3", Duration.ofSeconds(1), 10)
+                .withRoundTrip(LoadSpec.MAX_ROUND_TRIP_BYTES + 1));
+        assertTrue(e.getMessage().contains(": 16385"), e.getMessage());
+    }
+
+    @Test
     void resume_needsTls12_andSaysSo() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> spec(Mode.RESUME, "TLSv1.3", Duration.ofSeconds(1), 10));
