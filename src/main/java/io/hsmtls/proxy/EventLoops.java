@@ -587,7 +587,7 @@ final class EventLoops {
         boolean timedOut;
         final ArrayDeque<ByteBuffer> toFront = new ArrayDeque<>();
         final ArrayDeque<ByteBuffer> toBack = new ArrayDeque<>();
-        /** The client's data has ended (close_notify or EOF): the backend's output is shut once toBack drains. */
+        /** The client's data has ended (close_notify or EOF): see {@link #backendHasAll()}, once toBack drains. */
         boolean frontDone;
         boolean backShut;
         /** Close once toFront has drained (or at closeBy), with this outcome. */
@@ -678,7 +678,7 @@ final class EventLoops {
                     return;
                 }
                 if (frontDone && toBack.isEmpty()) {
-                    shutBack();
+                    backendHasAll();
                 }
             }
             if ((ops & SelectionKey.OP_READ) == 0 || state != State.OPEN || closing != null) {
@@ -886,7 +886,7 @@ final class EventLoops {
                 }
             }
             if (flush(back, toBack) && frontDone && toBack.isEmpty()) {
-                shutBack();
+                backendHasAll();
             }
         }
 
@@ -934,9 +934,25 @@ final class EventLoops {
             }
         }
 
-        /** The client's data ended: the backend's output is shut once what is pending has gone. */
+        /** The client's data ended: {@link #backendHasAll()} once what is pending has gone. */
         private void frontEnded() {
             if (state == State.OPEN && toBack.isEmpty() && !finished) {
+                backendHasAll();
+            }
+        }
+
+        /**
+         * Everything the client sent has reached the backend, and the client's data has ended. After
+         * a bare TCP end the backend's output is shut and its answer still goes to the client, which
+         * may be reading. After close_notify our own close_notify has answered (no TLS half-close
+         * here), so nothing the backend says could reach the client: the connection ends now. Before,
+         * it waited for the backend's end, and a backend that ignores an end of input held the
+         * connection until the idle timeout.
+         */
+        private void backendHasAll() {
+            if (engine.closed()) {
+                closeAfterFlush("closed");
+            } else {
                 shutBack();
             }
         }

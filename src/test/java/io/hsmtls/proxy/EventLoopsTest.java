@@ -353,6 +353,53 @@ class EventLoopsTest {
     }
 
     /**
+     * A client that sends a request and then close_notify, in front of a backend that never
+     * reacts to an end of input: nothing the backend says could reach the client any more (our
+     * close_notify has answered), so the connection ends once the request is delivered instead
+     * of waiting for the backend's end until the idle timeout.
+     */
+    @Test
+    void closeNotifyAfterData_endsTheConnectionOnceDelivered_evenIfTheBackendNeverCloses() throws Exception {
+        try (ServerSocket deaf = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<String> got = new CompletableFuture<>();
+            CompletableFuture<Socket> held = new CompletableFuture<>();
+            Thread.ofVirtual().start(() -> {
+                try {
+                    Socket b = deaf.accept();
+                    held.complete(b);
+                    byte[] two = new byte[2];
+                    new DataInputStream(b.getInputStream()).readFully(two);
+                    got.complete(new String(two, StandardCharsets.US_ASCII));
+                    // then neither reads on nor closes
+                } catch (IOException e) {
+                    got.completeExceptionally(e);
+                }
+            });
+            ProxyServer p = new ProxyServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                    new InetSocketAddress(InetAddress.getLoopbackAddress(), deaf.getLocalPort()),
+                    new BcServerHandshaker(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE)),
+                    ProxyLimits.defaults(), fx.records::add).withEventLoops(1);
+            fx.proxies.add(p);
+            p.start();
+            int before = fx.quiesce();
+            try (SSLSocket s = connect(p, "TLSv1.3")) {
+                s.getOutputStream().write("hi".getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                assertEquals("hi", got.get(5, TimeUnit.SECONDS));
+            } // close_notify
+            try {
+                assertEquals(before + 1, fx.quiesce(), "the connection ended without the backend's end");
+                ConnectionRecord r = fx.records.get(before);
+                assertEquals("closed", r.outcome(), r.line());
+                assertEquals(2, r.clientToBackend(), r.line());
+                assertEquals(0, p.openConnections());
+            } finally {
+                held.get(5, TimeUnit.SECONDS).close();
+            }
+        }
+    }
+
+    /**
      * A TLS 1.3 client (SSLEngine) that holds its Finished back and sends it, {@code data} and its
      * close_notify in one socket write, then reads to the end.
      */
