@@ -98,19 +98,24 @@ public final class LoadGenerator {
             // A request's worth through the server to its backend and back: both servers of a
             // comparison then dial their backend for every connection.
             c.write(ByteBuffer.allocate(n));
-            long received = 0;
-            while (received < n) {
-                long r = c.readDiscard();
-                if (r < 0) {
-                    throw new IOException("server closed after " + received + " of " + n
-                            + " echoed bytes: is the backend an echo server?");
-                }
-                received += r;
-            }
-            moved = n + received;
+            moved = n + readEcho(c, n);
         }
         c.closeGracefully();
         return moved;
+    }
+
+    /** Reads until {@code total} bytes of plaintext have come back; the count read. */
+    private static long readEcho(TlsConnection c, long total) throws IOException {
+        long received = 0;
+        while (received < total) {
+            long n = c.readDiscard();
+            if (n < 0) {
+                throw new IOException("server closed after " + received + " of " + total
+                        + " echoed bytes: is the backend an echo server?");
+            }
+            received += n;
+        }
+        return received;
     }
 
     private long bulkTransfer(Phase phase) throws IOException, InterruptedException {
@@ -132,16 +137,9 @@ public final class LoadGenerator {
                 writeFailure.set(e);
             }
         });
-        long received = 0;
+        long received;
         try {
-            while (received < total) {
-                long n = c.readDiscard();
-                if (n < 0) {
-                    throw new IOException("server closed after " + received + " of " + total
-                            + " echoed bytes: is the backend an echo server?");
-                }
-                received += n;
-            }
+            received = readEcho(c, total);
         } catch (IOException e) {
             c.close();
             writer.join(timeout());
