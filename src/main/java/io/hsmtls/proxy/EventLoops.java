@@ -848,11 +848,10 @@ final class EventLoops {
             frontDone = engine.closed();
             if (frontDone && toBack.isEmpty()) {
                 // The client closed with its Finished and sent nothing (a health check, a scanner, a
-                // TLS ping). Our close_notify has answered it (no TLS half-close here), so nothing
-                // the backend could say would reach the client: no backend connection is opened.
-                // Measured on such clients: 65 -> 49 system calls per handshake, +22 % TLS 1.3
-                // handshakes per CPU-second.
-                closeAfterFlush("closed");
+                // TLS ping): the backend has all of it already, and the connection ends, so no
+                // backend connection is opened. Measured on such clients: 65 -> 49 system calls
+                // per handshake, +22 % TLS 1.3 handshakes per CPU-second.
+                backendHasAll();
                 return;
             }
             try {

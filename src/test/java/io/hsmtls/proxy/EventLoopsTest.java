@@ -81,9 +81,13 @@ class EventLoopsTest {
     }
 
     private static ProxyServer loopProxy(ServerSettings settings, ProxyLimits limits, int loops) throws Exception {
-        ProxyServer p = new ProxyServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                new InetSocketAddress(InetAddress.getLoopbackAddress(), echo.port()), new BcServerHandshaker(settings),
-                limits, fx.records::add).withEventLoops(loops);
+        return loopProxy(new InetSocketAddress(InetAddress.getLoopbackAddress(), echo.port()), settings, limits, loops);
+    }
+
+    private static ProxyServer loopProxy(InetSocketAddress backend, ServerSettings settings, ProxyLimits limits,
+                                         int loops) throws Exception {
+        ProxyServer p = new ProxyServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), backend,
+                new BcServerHandshaker(settings), limits, fx.records::add).withEventLoops(loops);
         fx.proxies.add(p);
         p.start();
         return p;
@@ -327,11 +331,8 @@ class EventLoopsTest {
     @Test
     void clientClosingWithItsFinished_backendNeverDialled_dataBeforeTheCloseStillArrives() throws Exception {
         try (RecordingBackend back = new RecordingBackend()) {
-            ProxyServer p = new ProxyServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), back.address(),
-                    new BcServerHandshaker(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE)),
-                    ProxyLimits.defaults(), fx.records::add).withEventLoops(1);
-            fx.proxies.add(p);
-            p.start();
+            ProxyServer p = loopProxy(back.address(), fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE),
+                    ProxyLimits.defaults(), 1);
             int before = fx.quiesce();
 
             finishedAndCloseInOneWrite(p, new byte[0]);
@@ -375,12 +376,8 @@ class EventLoopsTest {
                     got.completeExceptionally(e);
                 }
             });
-            ProxyServer p = new ProxyServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                    new InetSocketAddress(InetAddress.getLoopbackAddress(), deaf.getLocalPort()),
-                    new BcServerHandshaker(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE)),
-                    ProxyLimits.defaults(), fx.records::add).withEventLoops(1);
-            fx.proxies.add(p);
-            p.start();
+            ProxyServer p = loopProxy(new InetSocketAddress(InetAddress.getLoopbackAddress(), deaf.getLocalPort()),
+                    fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE), ProxyLimits.defaults(), 1);
             int before = fx.quiesce();
             try (SSLSocket s = connect(p, "TLSv1.3")) {
                 s.getOutputStream().write("hi".getBytes(StandardCharsets.US_ASCII));
