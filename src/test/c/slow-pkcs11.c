@@ -11,6 +11,10 @@
  *   -DSLOW_PKCS11_DEFAULT_MODULE='"/path/libsofthsm2.so"' -DSLOW_PKCS11_DEFAULT_DELAY_MS='"5"'
  * (the environment still wins when set).
  *
+ * Built with -DSLOW_PKCS11_REFUSE_LENGTH_QUERIES, a C_Sign or C_Decrypt without an output buffer
+ * (the "how long will it be" call) fails with CKR_FUNCTION_FAILED: a test's proof that hsmtls
+ * passes the buffer at once, one call per operation.
+ *
  * The delay is slept with no lock of ours held: a network HSM's latency belongs to each call,
  * and calls on different sessions overlap. Whatever the real module serialises stays serialised.
  */
@@ -45,8 +49,15 @@ static void pause_for_network(void)
     }
 }
 
+#ifdef SLOW_PKCS11_REFUSE_LENGTH_QUERIES
+#define LENGTH_QUERY_REFUSED(out) if ((out) == NULL) return CKR_FUNCTION_FAILED
+#else
+#define LENGTH_QUERY_REFUSED(out) (void) 0
+#endif
+
 static CK_RV slow_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 {
+    LENGTH_QUERY_REFUSED(sig);
     /* A length query (sig == NULL) is answered by the client library of a network HSM, no round trip. */
     if (sig != NULL) {
         pause_for_network();
@@ -64,6 +75,7 @@ static CK_RV slow_sign_final(CK_SESSION_HANDLE s, CK_BYTE_PTR sig, CK_ULONG_PTR 
 
 static CK_RV slow_decrypt(CK_SESSION_HANDLE s, CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
+    LENGTH_QUERY_REFUSED(out);
     if (out != NULL) {
         pause_for_network();
     }

@@ -45,6 +45,11 @@ public final class Tokens {
             io.err().flush();
         });
         token.enableAutoRecovery(java.time.Duration.ofMillis(200), java.time.Duration.ofSeconds(5));
+        if (!token.callPath().startsWith("direct")) {
+            // Works, with a second module call per signature (the length query) and more JNI work.
+            io.err().println("hsmtls: token '" + token.info().label() + "': private-key calls go " + token.callPath());
+            io.err().flush();
+        }
         return token;
     }
 

@@ -22,6 +22,14 @@ public final class SlowPkcs11 {
 
     /** Compiles the shim into {@code dir} forwarding to SoftHSM with {@code delayMs}; skips the test if there is no cc. */
     public static Path build(Path dir, int delayMs) {
+        return build(dir, delayMs, false);
+    }
+
+    /**
+     * As {@link #build(Path, int)}; with {@code refuseLengthQueries} the shim fails a C_Sign or
+     * C_Decrypt that has no output buffer (a length query), so only one-call operations work.
+     */
+    public static Path build(Path dir, int delayMs, boolean refuseLengthQueries) {
         assumeTrue(onPath("cc"), "no C compiler (cc) on PATH: the slow-token test double cannot be built");
         assumeTrue(Files.exists(Path.of("/usr/include/p11-kit-1/p11-kit/pkcs11.h")),
                 "no /usr/include/p11-kit-1/p11-kit/pkcs11.h (apt-get install libp11-kit-dev)");
@@ -30,9 +38,9 @@ public final class SlowPkcs11 {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Path out = dir.resolve("libslow-pkcs11-" + delayMs + "ms.so");
+        Path out = dir.resolve("libslow-pkcs11-" + delayMs + "ms" + (refuseLengthQueries ? "-one-call" : "") + ".so");
         SoftHsm.Result r = SoftHsm.exec(List.of("cc", "-O2", "-Wall", "-Werror", "-shared", "-fPIC",
-                "-I/usr/include/p11-kit-1",
+                "-I/usr/include/p11-kit-1", refuseLengthQueries ? "-DSLOW_PKCS11_REFUSE_LENGTH_QUERIES" : "-UNONE",
                 "-DSLOW_PKCS11_DEFAULT_MODULE=\"" + SoftHsm.modulePath() + "\"",
                 "-DSLOW_PKCS11_DEFAULT_DELAY_MS=\"" + delayMs + "\"",
                 "-o", out.toString(), SOURCE.toAbsolutePath().toString(), "-ldl", "-lpthread"), "");

@@ -675,6 +675,16 @@ public final class IaikToken implements Token {
         return module;
     }
 
+    /** How signing and decryption reach the module: direct, or through the wrapper and why. */
+    public String callPath() {
+        return module.callPath();
+    }
+
+    /** The module's direct hot calls, or null (then {@link #raw()}). */
+    DirectCalls direct() {
+        return module.direct();
+    }
+
     /** Tests: the raw handles of the idle pooled sessions. */
     List<Long> idleSessionHandlesForTest() {
         return pool.idleHandles();

@@ -386,23 +386,48 @@ public final class IaikTokenKey implements TokenKey {
         };
     }
 
-    private byte[] signOn(SessionPool.Lease s, long mechanism, Object params, byte[] data)
+    private byte[] signOn(SessionPool.Lease s, long mechanism, CK_RSA_PKCS_PSS_PARAMS params, byte[] data)
+            throws PKCS11Exception, iaik.pkcs.pkcs11.wrapper.PKCS11Exception {
+        return oneShot(s, true, mechanism, params, data);
+    }
+
+    /**
+     * C_SignInit (or C_DecryptInit), the context login an always-authenticate key needs, then the
+     * single-part C_Sign (C_Decrypt); counted once the operation was started. Straight into the
+     * module where {@link DirectCalls} are available, else (or when the input or output does not
+     * fit their buffer) through the wrapper.
+     */
+    private byte[] oneShot(SessionPool.Lease s, boolean sign, long mechanism, CK_RSA_PKCS_PSS_PARAMS params, byte[] data)
             throws PKCS11Exception, iaik.pkcs.pkcs11.wrapper.PKCS11Exception {
         long h = handle(s);
-        CK_MECHANISM m = new CK_MECHANISM();
-        m.mechanism = mechanism;
-        m.pParameter = params;
-        token.raw().C_SignInit(s.handle, m, h, token.utf8());
+        DirectCalls direct = token.direct();
+        if (direct != null && sign) {
+            direct.signInit(s, mechanism, params, h);
+        } else if (direct != null) {
+            direct.decryptInit(s, mechanism, h);
+        } else {
+            CK_MECHANISM m = new CK_MECHANISM();
+            m.mechanism = mechanism;
+            m.pParameter = params;
+            if (sign) {
+                token.raw().C_SignInit(s.handle, m, h, token.utf8());
+            } else {
+                token.raw().C_DecryptInit(s.handle, m, h, token.utf8());
+            }
+        }
         s.dirty = true;
         if (info.alwaysAuthenticate()) {
             token.contextLogin(s, name());
         }
         try {
-            byte[] sig = token.raw().C_Sign(s.handle, data);
+            byte[] out = direct == null ? null : sign ? direct.sign(s, data) : direct.decrypt(s, data);
+            if (out == null) {
+                out = sign ? token.raw().C_Sign(s.handle, data) : token.raw().C_Decrypt(s.handle, data);
+            }
             s.dirty = false;
-            return sig;
+            return out;
         } finally {
-            token.signs.incrementAndGet();
+            (sign ? token.signs : token.decrypts).incrementAndGet();
         }
     }
 
@@ -412,23 +437,8 @@ public final class IaikTokenKey implements TokenKey {
         if (m == null) {
             throw new MechanismUnsupportedException(Mechanism.CKM_RSA_X_509, name(), decryptWhyNot());
         }
-        byte[] out = token.hot("C_Decrypt " + m + " with key " + name(), this, s -> {
-            long h = handle(s);
-            CK_MECHANISM mech = new CK_MECHANISM();
-            mech.mechanism = m.code();
-            token.raw().C_DecryptInit(s.handle, mech, h, token.utf8());
-            s.dirty = true;
-            if (info.alwaysAuthenticate()) {
-                token.contextLogin(s, name());
-            }
-            try {
-                byte[] r = token.raw().C_Decrypt(s.handle, ciphertext);
-                s.dirty = false;
-                return r;
-            } finally {
-                token.decrypts.incrementAndGet();
-            }
-        });
+        byte[] out = token.hot("C_Decrypt " + m + " with key " + name(), this,
+                s -> oneShot(s, false, m.code(), null, ciphertext));
         if (m == Mechanism.CKM_RSA_X_509 && modulusBytes > 0 && out.length < modulusBytes) {
             // Some tokens drop the leading zero bytes of the raw block; the padding check needs all k bytes.
             byte[] padded = new byte[modulusBytes];

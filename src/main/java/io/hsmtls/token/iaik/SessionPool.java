@@ -22,6 +22,8 @@ final class SessionPool {
         final Session session;
         final long handle;
         boolean dirty;
+        /** This session's native buffer for {@link DirectCalls}, made on its first direct call. */
+        DirectCalls.Scratch scratch;
 
         Lease(Session session) {
             this.session = session;

@@ -29,6 +29,7 @@ public final class SharedModule {
     private final Path path;
     private final PKCS11Module module;
     private final boolean ownsInit;
+    private final DirectCalls.Loaded direct;
     private int refs;
     private volatile long generation;
 
@@ -36,6 +37,7 @@ public final class SharedModule {
         this.path = path;
         this.module = module;
         this.ownsInit = ownsInit;
+        this.direct = DirectCalls.load(path);
     }
 
     /** Loads (or shares) the module at {@code path}; the caller must {@link #release()} it. */
@@ -118,6 +120,17 @@ public final class SharedModule {
     /** The raw PKCS#11 interface: hot-path calls go here so every CKR_ code reaches hsmtls unchanged. */
     PKCS11 raw() {
         return module.getPKCS11Module();
+    }
+
+    /** The hot calls straight into the module, or null: then they go through {@link #raw()}. */
+    DirectCalls direct() {
+        return direct.calls();
+    }
+
+    /** How signing and decryption reach the module, for doctor and the start-up line. */
+    public String callPath() {
+        return direct.calls() != null ? "direct (one C_Sign per signature)"
+                : "through the wrapper's JNI (" + direct.whyNot() + ")";
     }
 
     /** False when something else in this process had initialised the module before hsmtls (e.g. SunPKCS11). */
