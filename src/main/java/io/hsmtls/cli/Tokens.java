@@ -45,11 +45,12 @@ public final class Tokens {
             io.err().flush();
         });
         token.enableAutoRecovery(java.time.Duration.ofMillis(200), java.time.Duration.ofSeconds(5));
-        if (!token.callPath().startsWith("direct")) {
-            // Works, with a second module call per signature (the length query) and more JNI work.
-            io.err().println("hsmtls: token '" + token.info().label() + "': private-key calls go " + token.callPath());
+        // Works, with a second module call per signature (the length query) and more JNI work.
+        token.whyNotDirect().ifPresent(why -> {
+            io.err().println("hsmtls: token '" + token.info().label() + "': private-key calls go through the"
+                    + " wrapper's JNI (" + why + ")");
             io.err().flush();
-        }
+        });
         return token;
     }
 

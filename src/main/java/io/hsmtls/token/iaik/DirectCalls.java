@@ -153,6 +153,8 @@ final class DirectCalls {
             return new Loaded(new DirectCalls(ffm, ffm.downcall(entries[1 + C_SIGN_INIT], 3),
                     ffm.downcall(entries[1 + C_SIGN], 5), ffm.downcall(entries[1 + C_DECRYPT_INIT], 3),
                     ffm.downcall(entries[1 + C_DECRYPT], 5)), null);
+        } catch (IllegalStateException e) {
+            return new Loaded(null, e.getMessage());
         } catch (Throwable e) {
             // IllegalCallerException: native access not enabled for this code (--enable-native-access).
             return new Loaded(null, e.getClass().getSimpleName() + ": " + e.getMessage());

@@ -675,9 +675,9 @@ public final class IaikToken implements Token {
         return module;
     }
 
-    /** How signing and decryption reach the module: direct, or through the wrapper and why. */
-    public String callPath() {
-        return module.callPath();
+    /** Why private-key calls go through the wrapper's JNI, not straight into the module; empty when they don't. */
+    public Optional<String> whyNotDirect() {
+        return module.whyNotDirect();
     }
 
     /** The module's direct hot calls, or null (then {@link #raw()}). */

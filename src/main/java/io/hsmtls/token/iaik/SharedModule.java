@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import iaik.pkcs.pkcs11.wrapper.PKCS11;
 import org.xipki.pkcs11.wrapper.PKCS11Module;
 
@@ -127,10 +128,9 @@ public final class SharedModule {
         return direct.calls();
     }
 
-    /** How signing and decryption reach the module, for doctor and the start-up line. */
-    public String callPath() {
-        return direct.calls() != null ? "direct (one C_Sign per signature)"
-                : "through the wrapper's JNI (" + direct.whyNot() + ")";
+    /** Why signing and decryption go through the wrapper's JNI instead of {@link #direct()}; empty when they don't. */
+    public Optional<String> whyNotDirect() {
+        return Optional.ofNullable(direct.whyNot());
     }
 
     /** False when something else in this process had initialised the module before hsmtls (e.g. SunPKCS11). */

@@ -1,6 +1,7 @@
 package io.hsmtls.token.iaik;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,7 +44,7 @@ class DirectCallsTest {
         Path oneCall = SlowPkcs11.build(hsm.workDir().resolve("one-call"), 0, true);
         try (IaikToken token = IaikTokens.open(TokenOptions.of(Pkcs11Uri.parse(uri(oneCall)), null).withReadWrite(true),
                 m -> { })) {
-            assertTrue(token.module().callPath().startsWith("direct"), token.module().callPath());
+            assertEquals(Optional.empty(), token.whyNotDirect());
             TokenKey ec = token.generateKeyPair(KeyType.EC_P256, "ec", Optional.empty(), false);
             TokenKey rsa = token.generateKeyPair(KeyType.RSA_2048, "rsa", Optional.empty(), false);
             byte[] msg = "signed straight through the function list".getBytes(StandardCharsets.UTF_8);
@@ -89,8 +90,8 @@ class DirectCallsTest {
             System.clearProperty(DirectCalls.PROPERTY);
         }
         try (token) {
-            assertTrue(token.module().callPath().contains("-D" + DirectCalls.PROPERTY + "=false"),
-                    token.module().callPath());
+            assertTrue(token.whyNotDirect().orElse("").contains("-D" + DirectCalls.PROPERTY + "=false"),
+                    token.whyNotDirect().toString());
             TokenKey ec = token.generateKeyPair(KeyType.EC_P256, "ec-off", Optional.empty(), false);
             TokenException e = assertThrows(TokenException.class,
                     () -> ec.sign(SignatureScheme.ECDSA_SECP256R1_SHA256, new byte[] {1}));
