@@ -206,7 +206,12 @@ final class DirectCalls {
             return null;
         }
         check(rv);
-        int n = (int) b.getLong(OUT_LEN);
+        long length = b.getLong(OUT_LEN);
+        if (length < 0 || length > OUT_MAX) {
+            throw new IllegalStateException("the module reported " + length + " output bytes for a " + OUT_MAX
+                    + "-byte buffer");
+        }
+        int n = (int) length;
         byte[] out = new byte[n];
         b.get(OUT, out);
         if (secret) {
