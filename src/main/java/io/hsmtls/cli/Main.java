@@ -3,6 +3,7 @@ package io.hsmtls.cli;
 import io.hsmtls.provision.DistinguishedNames;
 import io.hsmtls.provision.ProvisionException;
 import io.hsmtls.provision.SubjectAltName;
+import io.hsmtls.tls.bc.FastTlsCrypto;
 import io.hsmtls.token.KeyId;
 import io.hsmtls.token.KeyType;
 import io.hsmtls.token.TokenException;
@@ -212,7 +213,10 @@ public final class Main implements Callable<Integer> {
         return false;
     }
 
-    /** The version from the jar's Maven metadata, or "development build" when run from classes. */
+    /**
+     * The version from the jar's Maven metadata (or "development build" when run from classes), the
+     * runtime, and where the key exchange's X25519 comes from.
+     */
     static final class Version implements IVersionProvider {
         @Override
         public String[] getVersion() throws IOException {
@@ -223,7 +227,8 @@ public final class Main implements Callable<Integer> {
                 }
             }
             return new String[] {"hsmtls " + p.getProperty("version", "(development build)"),
-                    "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"};
+                    "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")",
+                    "X25519 key exchange: " + FastTlsCrypto.x25519Implementation()};
         }
     }
 }

@@ -14,6 +14,8 @@ class MainTest {
         CliRun r = CliRun.of("--version");
         assertEquals(0, r.code(), r::toString);
         assertTrue(r.out().startsWith("hsmtls "), r::toString);
+        // The test JVM has native access and libcrypto.so.3 (the openssl package), as serve does.
+        assertTrue(r.out().contains("X25519 key exchange: OpenSSL 3."), r::toString);
     }
 
     @Test

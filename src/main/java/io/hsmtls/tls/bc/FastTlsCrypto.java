@@ -28,7 +28,8 @@ import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCrypto;
 import org.bouncycastle.util.BigIntegers;
 
 /**
- * {@link JcaTlsCrypto} with the ephemeral key exchange done by Bouncy Castle's own curve code.
+ * {@link JcaTlsCrypto} with the ephemeral key exchange done by Bouncy Castle's own curve code, and
+ * X25519 by OpenSSL's libcrypto where it loads ({@link OpensslX25519}: a third cheaper again).
  *
  * <p>Measured on JDK 25 (see the perf note in DESIGN.md): the JDK's X25519 and P-256 ECDH are the
  * largest part of a TLS 1.3 server handshake's CPU, and Bouncy Castle's {@code rfc7748} X25519 and
@@ -46,10 +47,14 @@ public final class FastTlsCrypto extends JdkTlsCrypto {
 
     /** One DRBG for every connection's public nonces (randoms, session IDs); null = BC's per connection. */
     private final SecureRandom sharedNonces;
+    /** OpenSSL's X25519; null = Bouncy Castle's. */
+    private final OpensslX25519 x25519;
 
-    private FastTlsCrypto(JcaJceHelper helper, SecureRandom keys, SecureRandom nonces, boolean shareNonces) {
+    private FastTlsCrypto(JcaJceHelper helper, SecureRandom keys, SecureRandom nonces, boolean shareNonces,
+            OpensslX25519 x25519) {
         super(helper, keys, nonces);
         this.sharedNonces = shareNonces ? nonces : null;
+        this.x25519 = x25519;
     }
 
     /** A crypto for any number of connections (thread-safe, like {@code JcaTlsCrypto}). */
@@ -63,7 +68,22 @@ public final class FastTlsCrypto extends JdkTlsCrypto {
     }
 
     static FastTlsCrypto create(SecureRandom keys, boolean shareNonces) {
-        return new FastTlsCrypto(HELPER, keys, nonceSource(), shareNonces);
+        return create(keys, shareNonces, OpensslX25519.instance().isPresent());
+    }
+
+    /** With X25519 from OpenSSL where it loaded ({@code opensslX25519}), else from Bouncy Castle. */
+    static FastTlsCrypto create(SecureRandom keys, boolean shareNonces, boolean opensslX25519) {
+        return new FastTlsCrypto(HELPER, keys, nonceSource(), shareNonces,
+                opensslX25519 ? OpensslX25519.instance().orElse(null) : null);
+    }
+
+    /**
+     * Where this process's X25519 comes from, for the operator: "OpenSSL 3.0.17", or Bouncy
+     * Castle's with the reason OpenSSL's is not used.
+     */
+    public static String x25519Implementation() {
+        return OpensslX25519.instance().map(OpensslX25519::version)
+                .orElseGet(() -> "Bouncy Castle (" + OpensslX25519.whyNot().orElse("") + ")");
     }
 
     private static SecureRandom nonceSource() {
@@ -95,7 +115,7 @@ public final class FastTlsCrypto extends JdkTlsCrypto {
     public TlsECDomain createECDomain(TlsECConfig config) {
         int group = config.getNamedGroup();
         return switch (group) {
-            case NamedGroup.x25519 -> () -> new Xdh(this, false);
+            case NamedGroup.x25519 -> x25519 != null ? () -> new OpensslXdh(this, x25519) : () -> new Xdh(this, false);
             case NamedGroup.x448 -> () -> new Xdh(this, true);
             case NamedGroup.secp256r1, NamedGroup.secp384r1, NamedGroup.secp521r1 -> {
                 ECDomainParameters domain = Curves.of(group);
@@ -156,13 +176,7 @@ public final class FastTlsCrypto extends JdkTlsCrypto {
 
         @Override
         public void receivePeerValue(byte[] value) throws IOException {
-            int size = x448 ? X448.POINT_SIZE : X25519.POINT_SIZE;
-            if (value == null || value.length != size) {
-                throw new TlsFatalAlert(AlertDescription.illegal_parameter,
-                        "key share of " + (value == null ? "no" : value.length) + " bytes for "
-                                + (x448 ? "x448" : "x25519") + ": must be " + size);
-            }
-            peer = value.clone();
+            peer = checkedPeerValue(value, x448);
         }
 
         @Override
@@ -172,13 +186,73 @@ public final class FastTlsCrypto extends JdkTlsCrypto {
                 boolean ok = x448 ? X448.calculateAgreement(privateKey, 0, peer, 0, secret, 0)
                         : X25519.calculateAgreement(privateKey, 0, peer, 0, secret, 0);
                 if (!ok) {
-                    throw new TlsFatalAlert(AlertDescription.handshake_failure,
-                            "peer key share is a small-order point: the shared secret is zero");
+                    throw smallOrder();
                 }
                 return crypto.createSecret(secret);
             } finally {
                 Arrays.fill(privateKey, (byte) 0);
                 Arrays.fill(secret, (byte) 0);
+            }
+        }
+    }
+
+    /** An X25519/X448 key share of the wrong length is illegal_parameter (RFC 8446 §4.2.8.2). */
+    private static byte[] checkedPeerValue(byte[] value, boolean x448) throws TlsFatalAlert {
+        int size = x448 ? X448.POINT_SIZE : X25519.POINT_SIZE;
+        if (value == null || value.length != size) {
+            throw new TlsFatalAlert(AlertDescription.illegal_parameter,
+                    "key share of " + (value == null ? "no" : value.length) + " bytes for "
+                            + (x448 ? "x448" : "x25519") + ": must be " + size);
+        }
+        return value.clone();
+    }
+
+    /** An all-zero X25519/X448 result (RFC 7748 §6.1, RFC 8446 §7.4.2). */
+    private static TlsFatalAlert smallOrder() {
+        return new TlsFatalAlert(AlertDescription.handshake_failure,
+                "peer key share is a small-order point: the shared secret is zero");
+    }
+
+    /**
+     * X25519 with OpenSSL's libcrypto for one handshake: the key pair lives there from
+     * {@link #generateEphemeral} to {@link #calculateSecret}, which frees it.
+     */
+    private static final class OpensslXdh implements TlsAgreement {
+        private final FastTlsCrypto crypto;
+        private final OpensslX25519 x25519;
+        private OpensslX25519.KeyPair keys;
+        private byte[] peer;
+
+        OpensslXdh(FastTlsCrypto crypto, OpensslX25519 x25519) {
+            this.crypto = crypto;
+            this.x25519 = x25519;
+        }
+
+        @Override
+        public byte[] generateEphemeral() {
+            keys = x25519.generate(crypto.getSecureRandom());
+            return keys.publicKey();
+        }
+
+        @Override
+        public void receivePeerValue(byte[] value) throws IOException {
+            peer = checkedPeerValue(value, false);
+        }
+
+        @Override
+        public TlsSecret calculateSecret() throws IOException {
+            byte[] secret = null;
+            try {
+                secret = keys.agree(peer);
+                if (secret == null) {
+                    throw smallOrder();
+                }
+                return crypto.createSecret(secret);
+            } finally {
+                keys.close();
+                if (secret != null) {
+                    Arrays.fill(secret, (byte) 0);
+                }
             }
         }
     }

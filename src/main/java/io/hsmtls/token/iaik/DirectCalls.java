@@ -1,13 +1,9 @@
 package io.hsmtls.token.iaik;
 
+import io.hsmtls.foreign.Foreign;
 import java.lang.invoke.MethodHandle;
-import java.lang.reflect.Array;
-import java.lang.reflect.Method;
-import java.nio.Buffer;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.Optional;
 import iaik.pkcs.pkcs11.wrapper.CK_RSA_PKCS_PSS_PARAMS;
 import iaik.pkcs.pkcs11.wrapper.PKCS11Exception;
@@ -59,17 +55,6 @@ final class DirectCalls {
     private static final int OUT = IN + IN_MAX;
     private static final int OUT_MAX = 2048;
 
-    /** One session's native buffer and its address. */
-    static final class Scratch {
-        final ByteBuffer buffer;
-        final long address;
-
-        private Scratch(ByteBuffer buffer, long address) {
-            this.buffer = buffer;
-            this.address = address;
-        }
-    }
-
     /** What {@link #load} found: the calls, or why there are none. */
     record Loaded(DirectCalls calls, String whyNot) {
     }
@@ -78,9 +63,9 @@ final class DirectCalls {
     private final MethodHandle sign;
     private final MethodHandle decryptInit;
     private final MethodHandle decrypt;
-    private final Ffm ffm;
+    private final Foreign ffm;
 
-    private DirectCalls(Ffm ffm, MethodHandle signInit, MethodHandle sign, MethodHandle decryptInit,
+    private DirectCalls(Foreign ffm, MethodHandle signInit, MethodHandle sign, MethodHandle decryptInit,
             MethodHandle decrypt) {
         this.ffm = ffm;
         this.signInit = signInit;
@@ -94,21 +79,13 @@ final class DirectCalls {
         if ("false".equalsIgnoreCase(System.getProperty(PROPERTY, "true"))) {
             return new Loaded(null, "turned off (-D" + PROPERTY + "=false)");
         }
-        if (Runtime.version().feature() < 22) {
-            return new Loaded(null, "needs Java 22+ (the foreign-function API); this is Java "
-                    + Runtime.version().feature());
-        }
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        if (os.startsWith("windows") || !"64".equals(System.getProperty("sun.arch.data.model", "64"))) {
-            return new Loaded(null, "CK_ULONG is not 64 bits on " + os + "/" + System.getProperty("os.arch"));
-        }
         try {
-            Ffm ffm = new Ffm();
+            Foreign ffm = Foreign.load();
             Object lookup = ffm.libraryLookup(module);
             long getFunctionList = ffm.find(lookup, "C_GetFunctionList")
                     .orElseThrow(() -> new IllegalStateException("the module exports no C_GetFunctionList"));
             MethodHandle gfl = ffm.downcall(getFunctionList, 1);
-            Scratch out = ffm.scratch(8);
+            Foreign.Scratch out = ffm.scratch(8);
             long rv = (long) gfl.invokeExact(out.address);
             if (rv != CKR_OK) {
                 throw new IllegalStateException("C_GetFunctionList returned " + Ckr.name(rv));
@@ -153,23 +130,24 @@ final class DirectCalls {
             return new Loaded(new DirectCalls(ffm, ffm.downcall(entries[1 + C_SIGN_INIT], 3),
                     ffm.downcall(entries[1 + C_SIGN], 5), ffm.downcall(entries[1 + C_DECRYPT_INIT], 3),
                     ffm.downcall(entries[1 + C_DECRYPT], 5)), null);
-        } catch (IllegalStateException e) {
+        } catch (IllegalStateException | Foreign.UnavailableException e) {
             return new Loaded(null, e.getMessage());
         } catch (Throwable e) {
             // IllegalCallerException: native access not enabled for this code (--enable-native-access).
-            return new Loaded(null, e.getClass().getSimpleName() + ": " + e.getMessage());
+            Throwable cause = Foreign.cause(e);
+            return new Loaded(null, cause.getClass().getSimpleName() + ": " + cause.getMessage());
         }
     }
 
     /** C_SignInit with {@code mechanism} and, for PSS, its parameters. */
     void signInit(SessionPool.Lease s, long mechanism, CK_RSA_PKCS_PSS_PARAMS pss, long key) throws PKCS11Exception {
-        Scratch m = mechanism(s, mechanism, pss);
+        Foreign.Scratch m = mechanism(s, mechanism, pss);
         check(call3(signInit, s.handle, m.address + MECHANISM, key));
     }
 
     /** C_DecryptInit with {@code mechanism} (no parameters). */
     void decryptInit(SessionPool.Lease s, long mechanism, long key) throws PKCS11Exception {
-        Scratch m = mechanism(s, mechanism, null);
+        Foreign.Scratch m = mechanism(s, mechanism, null);
         check(call3(decryptInit, s.handle, m.address + MECHANISM, key));
     }
 
@@ -191,7 +169,7 @@ final class DirectCalls {
         if (data.length > IN_MAX) {
             return null;
         }
-        Scratch m = scratch(s);
+        Foreign.Scratch m = scratch(s);
         ByteBuffer b = m.buffer;
         b.put(IN, data);
         b.putLong(OUT_LEN, OUT_MAX);
@@ -200,7 +178,7 @@ final class DirectCalls {
             rv = (long) call.invokeExact(s.handle, m.address + IN, (long) data.length, m.address + OUT,
                     m.address + OUT_LEN);
         } catch (Throwable e) {
-            throw rethrow(e);
+            throw Foreign.rethrow(e);
         }
         if (rv == CKR_BUFFER_TOO_SMALL) {
             return null;
@@ -220,8 +198,8 @@ final class DirectCalls {
         return out;
     }
 
-    private Scratch mechanism(SessionPool.Lease s, long mechanism, CK_RSA_PKCS_PSS_PARAMS pss) {
-        Scratch m = scratch(s);
+    private Foreign.Scratch mechanism(SessionPool.Lease s, long mechanism, CK_RSA_PKCS_PSS_PARAMS pss) {
+        Foreign.Scratch m = scratch(s);
         ByteBuffer b = m.buffer;
         b.putLong(MECHANISM, mechanism);
         if (pss == null) {
@@ -237,7 +215,7 @@ final class DirectCalls {
         return m;
     }
 
-    private Scratch scratch(SessionPool.Lease s) {
+    private Foreign.Scratch scratch(SessionPool.Lease s) {
         if (s.scratch == null) {
             s.scratch = ffm.scratch(OUT + OUT_MAX);
         }
@@ -248,7 +226,7 @@ final class DirectCalls {
         try {
             return (long) h.invokeExact(a, b, c);
         } catch (Throwable e) {
-            throw rethrow(e);
+            throw Foreign.rethrow(e);
         }
     }
 
@@ -258,76 +236,4 @@ final class DirectCalls {
         }
     }
 
-    private static RuntimeException rethrow(Throwable e) {
-        if (e instanceof RuntimeException r) {
-            throw r;
-        }
-        if (e instanceof Error err) {
-            throw err;
-        }
-        throw new IllegalStateException(e);
-    }
-
-    /** java.lang.foreign by reflection (a preview API in Java 21, which this project compiles for). */
-    private static final class Ffm {
-        private final Class<?> segment = Class.forName("java.lang.foreign.MemorySegment");
-        private final Class<?> layout = Class.forName("java.lang.foreign.MemoryLayout");
-        private final Class<?> descriptor = Class.forName("java.lang.foreign.FunctionDescriptor");
-        private final Class<?> arena = Class.forName("java.lang.foreign.Arena");
-        private final Class<?> lookup = Class.forName("java.lang.foreign.SymbolLookup");
-        private final Class<?> option = Class.forName("java.lang.foreign.Linker$Option");
-        private final Class<?> linkerType = Class.forName("java.lang.foreign.Linker");
-        private final Object linker = linkerType.getMethod("nativeLinker").invoke(null);
-        private final Object javaLong = Class.forName("java.lang.foreign.ValueLayout").getField("JAVA_LONG").get(null);
-        private final Method downcallHandle = linkerType.getMethod("downcallHandle", segment, descriptor,
-                option.arrayType());
-        private final Method ofAddress = segment.getMethod("ofAddress", long.class);
-        private final Method ofBuffer = segment.getMethod("ofBuffer", Buffer.class);
-        private final Method address = segment.getMethod("address");
-
-        Ffm() throws ReflectiveOperationException {
-        }
-
-        /**
-         * The module's symbols. The global arena: the library stays loaded for the life of the
-         * process, so no pointer taken from it can dangle (the wrapper never unloads it either).
-         */
-        Object libraryLookup(Path module) throws ReflectiveOperationException {
-            Object global = arena.getMethod("global").invoke(null);
-            return lookup.getMethod("libraryLookup", Path.class, arena).invoke(null, module, global);
-        }
-
-        Optional<Long> find(Object symbols, String name) throws ReflectiveOperationException {
-            Optional<?> found = (Optional<?>) lookup.getMethod("find", String.class).invoke(symbols, name);
-            if (found.isEmpty()) {
-                return Optional.empty();
-            }
-            return Optional.of((Long) address.invoke(found.get()));
-        }
-
-        /** A handle for a C function of {@code args} 64-bit integer arguments returning one (CK_RV). */
-        MethodHandle downcall(long function, int args) throws ReflectiveOperationException {
-            Object[] layouts = (Object[]) Array.newInstance(layout, args);
-            java.util.Arrays.fill(layouts, javaLong);
-            Object fd = descriptor.getMethod("of", layout, layout.arrayType()).invoke(null, javaLong, layouts);
-            return (MethodHandle) downcallHandle.invoke(linker, ofAddress.invoke(null, function), fd,
-                    Array.newInstance(option, 0));
-        }
-
-        Scratch scratch(int size) {
-            ByteBuffer b = ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder());
-            try {
-                return new Scratch(b, (Long) address.invoke(ofBuffer.invoke(null, b)));
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-
-        /** {@code n} longs from native memory at {@code at}, read once at load. */
-        long[] readLongs(long at, int n) throws ReflectiveOperationException {
-            Object seg = segment.getMethod("reinterpret", long.class).invoke(ofAddress.invoke(null, at), n * 8L);
-            Class<?> ofLong = Class.forName("java.lang.foreign.ValueLayout$OfLong");
-            return (long[]) segment.getMethod("toArray", ofLong).invoke(seg, javaLong);
-        }
-    }
 }

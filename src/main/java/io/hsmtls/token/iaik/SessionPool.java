@@ -1,5 +1,6 @@
 package io.hsmtls.token.iaik;
 
+import io.hsmtls.foreign.Foreign;
 import io.hsmtls.token.TokenUnavailableException;
 import java.time.Duration;
 import java.util.List;
@@ -23,7 +24,7 @@ final class SessionPool {
         final long handle;
         boolean dirty;
         /** This session's native buffer for {@link DirectCalls}, made on its first direct call. */
-        DirectCalls.Scratch scratch;
+        Foreign.Scratch scratch;
 
         Lease(Session session) {
             this.session = session;

@@ -38,6 +38,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@link FastTlsCrypto}'s key exchange agrees with the JDK's: our server against a client on
  * stock {@code JcaTlsCrypto} (JDK X25519/ECDH), and the other way round, for every group and
  * version, with application data both ways; bad peer key shares get the alerts RFC 8446 names.
+ * X25519 is checked for both implementations, OpenSSL's and Bouncy Castle's.
  */
 class FastTlsCryptoTest {
     static ServerSettings settings;
@@ -84,14 +85,27 @@ class FastTlsCryptoTest {
         assertTrue(again.resumed());
     }
 
+    /** X25519 from OpenSSL's libcrypto (the default where it loads) and from Bouncy Castle's Java code. */
+    static Stream<Arguments> x25519Implementations() {
+        return Stream.of(Arguments.of("openssl", true), Arguments.of("bouncy castle", false));
+    }
+
     @Test
-    void x25519_rfc7748Vector_matchesJdk_andIsAJceSecret() throws Exception {
+    void x25519_comesFromOpenssl_inThisJvm() {
+        // The tests below would pass on the fallback too; this one says the OpenSSL path is what ran.
+        assertEquals(java.util.Optional.empty(), OpensslX25519.whyNot());
+        assertTrue(FastTlsCrypto.x25519Implementation().startsWith("OpenSSL 3."), FastTlsCrypto.x25519Implementation());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("x25519Implementations")
+    void x25519_rfc7748Vector_matchesJdk_andIsAJceSecret(String name, boolean openssl) throws Exception {
         // RFC 7748 §6.1: Bob's private key against Alice's public key; the expected secret comes
-        // from the JDK's own X25519, an implementation independent of Bouncy Castle's.
+        // from the JDK's own X25519, an implementation independent of both.
         byte[] alicePub = HexFormat.of().parseHex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
         byte[] bobPriv = HexFormat.of().parseHex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
         byte[] bobPub = HexFormat.of().parseHex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
-        FastTlsCrypto crypto = FastTlsCrypto.create(fixed(bobPriv));
+        FastTlsCrypto crypto = FastTlsCrypto.create(fixed(bobPriv), true, openssl);
         TlsAgreement a = crypto.createECDomain(new TlsECConfig(NamedGroup.x25519)).createECDH();
         assertArrayEquals(bobPub, a.generateEphemeral());
         a.receivePeerValue(alicePub);
@@ -99,6 +113,23 @@ class FastTlsCryptoTest {
         assertInstanceOf(org.bouncycastle.tls.crypto.impl.jcajce.JceTlsSecret.class, s,
                 "the shared secret must be a JCE secret so the key schedule stays on the JDK's HMAC");
         assertArrayEquals(jdkX25519(bobPriv, alicePub), s.extract());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("x25519Implementations")
+    void x25519_randomKeys_agreeWithJdk_bothWays(String name, boolean openssl) throws Exception {
+        FastTlsCrypto crypto = FastTlsCrypto.create(new SecureRandom(), true, openssl);
+        JcaTlsCrypto jdk = stock();
+        for (int i = 0; i < 50; i++) {
+            TlsAgreement ours = crypto.createECDomain(new TlsECConfig(NamedGroup.x25519)).createECDH();
+            TlsAgreement theirs = jdk.createECDomain(new TlsECConfig(NamedGroup.x25519)).createECDH();
+            byte[] a = ours.generateEphemeral();
+            byte[] b = theirs.generateEphemeral();
+            assertFalse(java.util.Arrays.equals(a, b));
+            ours.receivePeerValue(b);
+            theirs.receivePeerValue(a);
+            assertArrayEquals(theirs.calculateSecret().extract(), ours.calculateSecret().extract(), "round " + i);
+        }
     }
 
     /** A "random" that hands out one fixed scalar, to drive the public API with a test vector. */
@@ -127,21 +158,35 @@ class FastTlsCryptoTest {
         return ka.generateSecret();
     }
 
-    @Test
-    void x25519_wrongLength_isIllegalParameter() throws Exception {
-        TlsAgreement a = FastTlsCrypto.create().createECDomain(new TlsECConfig(NamedGroup.x25519)).createECDH();
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("x25519Implementations")
+    void x25519_wrongLength_isIllegalParameter(String name, boolean openssl) throws Exception {
+        TlsAgreement a = FastTlsCrypto.create(new SecureRandom(), true, openssl)
+                .createECDomain(new TlsECConfig(NamedGroup.x25519)).createECDH();
         a.generateEphemeral();
         TlsFatalAlert e = assertThrows(TlsFatalAlert.class, () -> a.receivePeerValue(new byte[31]));
         assertEquals(AlertDescription.illegal_parameter, e.getAlertDescription());
     }
 
-    @Test
-    void x25519_smallOrderPoint_isHandshakeFailure() throws Exception {
-        TlsAgreement a = FastTlsCrypto.create().createECDomain(new TlsECConfig(NamedGroup.x25519)).createECDH();
-        a.generateEphemeral();
-        a.receivePeerValue(new byte[32]); // u = 0: order 4, every scalar gives zero
-        TlsFatalAlert e = assertThrows(TlsFatalAlert.class, a::calculateSecret);
-        assertEquals(AlertDescription.handshake_failure, e.getAlertDescription());
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("x25519Implementations")
+    void x25519_smallOrderPoints_areHandshakeFailure(String name, boolean openssl) throws Exception {
+        FastTlsCrypto crypto = FastTlsCrypto.create(new SecureRandom(), true, openssl);
+        // u = 0, u = 1 and u = p - 1 = 2^255 - 20 are points of small order: every clamped scalar
+        // (a multiple of 8) takes them to zero.
+        byte[] pMinus1 = new byte[32];
+        java.util.Arrays.fill(pMinus1, (byte) 0xff);
+        pMinus1[0] = (byte) 0xec;
+        pMinus1[31] = 0x7f;
+        byte[] one = new byte[32];
+        one[0] = 1;
+        for (byte[] point : List.of(new byte[32], one, pMinus1)) {
+            TlsAgreement a = crypto.createECDomain(new TlsECConfig(NamedGroup.x25519)).createECDH();
+            a.generateEphemeral();
+            a.receivePeerValue(point);
+            TlsFatalAlert e = assertThrows(TlsFatalAlert.class, a::calculateSecret, HexFormat.of().formatHex(point));
+            assertEquals(AlertDescription.handshake_failure, e.getAlertDescription());
+        }
     }
 
     @Test
