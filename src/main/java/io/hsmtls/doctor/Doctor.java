@@ -171,6 +171,7 @@ public final class Doctor {
         checks.add(usage(k));
         checks.add(allowedMechanisms(k));
         checks.add(mechanisms(token, k));
+        checks.add(callPath(token));
 
         boolean certUsable = true;
         String certProblem = null;
@@ -207,6 +208,15 @@ public final class Doctor {
         verdicts.add(signVerdict(TlsUse.TLS_1_2_ECDHE, TlsVersion.TLS_1_2, token, key, leaf, certUsable, certProblem));
         verdicts.add(rsaKeyExchangeVerdict(token, key, leaf, certUsable, certProblem));
         return new DoctorReport(keyName, checks, verdicts, speed);
+    }
+
+    /** How serve's signatures and decryptions will reach the module; either way works. */
+    private static Check callPath(Token token) {
+        return token.whyNotDirect()
+                .map(why -> Check.ok("call-path", "signing and decryption go through the PKCS#11 wrapper's JNI ("
+                        + why + "): a length query before each signature, one more module call"))
+                .orElseGet(() -> Check.ok("call-path", "signing and decryption go straight into the module's "
+                        + "function list: one C_Sign per signature"));
     }
 
     // ---- key attributes ---------------------------------------------------------------------

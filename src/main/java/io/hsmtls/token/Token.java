@@ -53,6 +53,15 @@ public interface Token extends AutoCloseable {
 
     TokenStats stats();
 
+    /**
+     * Why a handshake's private-key calls take this implementation's slower way to the module (for
+     * the PKCS#11 wrapper: its JNI layer, with a length query before each signature, instead of
+     * straight into the module's function list); empty when they take the direct one.
+     */
+    default Optional<String> whyNotDirect() {
+        return Optional.empty();
+    }
+
     @Override
     void close();
 }

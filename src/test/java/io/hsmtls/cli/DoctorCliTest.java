@@ -105,13 +105,14 @@ class DoctorCliTest {
         CliRun r = doctor("ec-good");
         ok(r);
         for (String name : List.of("module", "token", "login", "key", "key-protection", "key-auth", "key-usage",
-                "key-mechanisms", "mechanisms", "cert-match", "chain", "validity", "sign", "serve")) {
+                "key-mechanisms", "mechanisms", "call-path", "cert-match", "chain", "validity", "sign", "serve")) {
             assertTrue(checkLine(r, name).startsWith("ok "), () -> name + " not ok:\n" + r);
         }
         assertTrue(checkLine(r, "module").contains(SoftHsm.modulePath().toString()), r::toString);
         assertTrue(checkLine(r, "token").contains("'" + hsm.label() + "'"), r::toString);
         assertTrue(checkLine(r, "key-protection").contains("CKA_EXTRACTABLE false"), r::toString);
         assertTrue(checkLine(r, "chain").contains("self-signed 'CN=doctor.test'"), r::toString);
+        assertTrue(checkLine(r, "call-path").contains("straight into the module's function list"), r::toString);
         assertTrue(checkLine(r, "serve").contains("hsmtls serve accepts --profile modern, compat; refuses legacy-rsa: "
                 + "profile legacy-rsa adds RSA key exchange, which needs an RSA key"), r::toString);
         assertTrue(checkLine(r, "sign").matches(".*ecdsa_secp256r1_sha256 with CKM_ECDSA: signature verifies; "

@@ -62,6 +62,7 @@ class DoctorLogicTest {
     private static final class FakeToken implements Token {
         final Set<Mechanism> mechanisms;
         final TokenKey key;
+        String whyNotDirect;
 
         FakeToken(Set<Mechanism> mechanisms, TokenKey key) {
             this.mechanisms = mechanisms;
@@ -80,6 +81,7 @@ class DoctorLogicTest {
         public void storeCertificate(TokenKey k, X509Certificate c, boolean o) { throw new UnsupportedOperationException(); }
         public List<TokenObject> delete(Pkcs11Uri objects) { throw new UnsupportedOperationException(); }
         public TokenStats stats() { throw new UnsupportedOperationException(); }
+        public Optional<String> whyNotDirect() { return Optional.ofNullable(whyNotDirect); }
         public void close() { }
     }
 
@@ -141,6 +143,21 @@ class DoctorLogicTest {
         assertTrue(serve.detail().startsWith("hsmtls serve refuses every profile: TLSv1.3 needs one of"), serve::toString);
         assertEquals(1, serve.detail().split("TLSv1.3 needs", -1).length - 1, serve::toString);
         assertTrue(r.failed(), r.lines()::toString);
+    }
+
+    @Test
+    void callPath_saysWhichWayTheCallsGo_andWhy() {
+        FakeToken direct = new FakeToken(ALL, rsaKey(k -> k, new JcaTokenKey(RSA, null).signatureSchemes(), true));
+        Check fast = run(direct).check("call-path").orElseThrow();
+        assertEquals(Status.OK, fast.status());
+        assertTrue(fast.detail().contains("straight into the module's function list"), fast.detail());
+        FakeToken wrapped = new FakeToken(ALL, rsaKey(k -> k, new JcaTokenKey(RSA, null).signatureSchemes(), true));
+        wrapped.whyNotDirect = "the module gives each caller its own function list";
+        Check slow = run(wrapped).check("call-path").orElseThrow();
+        // Works either way, so not a warning; the reason is named for whoever wonders about speed.
+        assertEquals(Status.OK, slow.status());
+        assertTrue(slow.detail().contains("wrapper's JNI (the module gives each caller its own function list)"),
+                slow.detail());
     }
 
     @Test

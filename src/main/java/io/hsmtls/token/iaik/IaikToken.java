@@ -676,6 +676,7 @@ public final class IaikToken implements Token {
     }
 
     /** Why private-key calls go through the wrapper's JNI, not straight into the module; empty when they don't. */
+    @Override
     public Optional<String> whyNotDirect() {
         return module.whyNotDirect();
     }
