@@ -41,14 +41,7 @@ public final class Foreign {
     private final Method address = segment.getMethod("address");
 
     /** A direct buffer in native byte order and its address, for arguments and results. */
-    public static final class Scratch {
-        public final ByteBuffer buffer;
-        public final long address;
-
-        private Scratch(ByteBuffer buffer, long address) {
-            this.buffer = buffer;
-            this.address = address;
-        }
+    public record Scratch(ByteBuffer buffer, long address) {
     }
 
     private Foreign() throws ReflectiveOperationException {

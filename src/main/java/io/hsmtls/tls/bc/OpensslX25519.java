@@ -3,6 +3,7 @@ package io.hsmtls.tls.bc;
 import io.hsmtls.foreign.Foreign;
 import java.lang.invoke.MethodHandle;
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -45,12 +46,6 @@ final class OpensslX25519 {
     private static final int BUFFER = 72;
     private static final byte[] ZEROS = new byte[KEY_SIZE];
 
-    private static final Cleaner CLEANER = Cleaner.create(r -> {
-        Thread t = new Thread(r, "hsmtls-x25519-cleaner");
-        t.setDaemon(true);
-        return t;
-    });
-
     private final Foreign foreign;
     private final String version;
     private final MethodHandle newPrivate;
@@ -63,6 +58,12 @@ final class OpensslX25519 {
     private final MethodHandle setPeer;
     private final MethodHandle derive;
     private final MethodHandle clearErrors;
+    /** Frees the keys of handshakes that died between key share and agreement. */
+    private final Cleaner cleaner = Cleaner.create(r -> {
+        Thread t = new Thread(r, "hsmtls-x25519-cleaner");
+        t.setDaemon(true);
+        return t;
+    });
     /** Native buffers for the calls, reused; at most this many are kept. */
     private final ArrayBlockingQueue<Foreign.Scratch> buffers = new ArrayBlockingQueue<>(32);
 
@@ -182,19 +183,18 @@ final class OpensslX25519 {
         byte[] scalar = new byte[KEY_SIZE];
         random.nextBytes(scalar);
         Foreign.Scratch s = take();
-        ByteBuffer b = s.buffer;
+        ByteBuffer b = s.buffer();
         try {
             b.put(IN, scalar);
             Arrays.fill(scalar, (byte) 0);
-            long key = (long) newPrivate.invokeExact(NID_X25519, 0L, s.address + IN, (long) KEY_SIZE);
-            b.put(IN, ZEROS);
+            long key = (long) newPrivate.invokeExact(NID_X25519, 0L, s.address() + IN, (long) KEY_SIZE);
             if (key == 0) {
                 clearErrors.invokeExact();
                 throw new IllegalStateException("OpenSSL could not make an X25519 key (EVP_PKEY_new_raw_private_key)");
             }
             KeyPair pair = new KeyPair(key);
             b.putLong(LEN, KEY_SIZE);
-            int ok = (int) getPublic.invokeExact(key, s.address + OUT, s.address + LEN);
+            int ok = (int) getPublic.invokeExact(key, s.address() + OUT, s.address() + LEN);
             if (ok != 1 || b.getLong(LEN) != KEY_SIZE) {
                 pair.close();
                 clearErrors.invokeExact();
@@ -207,6 +207,7 @@ final class OpensslX25519 {
         } catch (Throwable e) {
             throw Foreign.rethrow(e);
         } finally {
+            b.put(IN, ZEROS);
             give(s);
         }
     }
@@ -225,10 +226,11 @@ final class OpensslX25519 {
         private final long key;
         private final Cleaner.Cleanable free;
         private byte[] publicKey;
+        private boolean closed;
 
         private KeyPair(long key) {
             this.key = key;
-            this.free = CLEANER.register(this, new Free(freeKey, key));
+            this.free = cleaner.register(this, new Free(freeKey, key));
         }
 
         byte[] publicKey() {
@@ -241,19 +243,23 @@ final class OpensslX25519 {
          * (RFC 7748 §6.1, RFC 8446 §7.4.2).
          */
         byte[] agree(byte[] peerValue) {
+            if (closed) {
+                // the native key is gone: using it would read freed memory
+                throw new IllegalStateException("this X25519 key pair was closed");
+            }
             Foreign.Scratch s = take();
-            ByteBuffer b = s.buffer;
+            ByteBuffer b = s.buffer();
             long peer = 0;
             long ctx = 0;
             try {
                 b.put(IN, peerValue);
-                peer = (long) newPublic.invokeExact(NID_X25519, 0L, s.address + IN, (long) KEY_SIZE);
+                peer = (long) newPublic.invokeExact(NID_X25519, 0L, s.address() + IN, (long) KEY_SIZE);
                 ctx = peer == 0 ? 0 : (long) newContext.invokeExact(key, 0L);
                 b.putLong(LEN, KEY_SIZE);
                 boolean ok = ctx != 0
                         && (int) deriveInit.invokeExact(ctx) == 1
                         && (int) setPeer.invokeExact(ctx, peer) == 1
-                        && (int) derive.invokeExact(ctx, s.address + OUT, s.address + LEN) == 1
+                        && (int) derive.invokeExact(ctx, s.address() + OUT, s.address() + LEN) == 1
                         && b.getLong(LEN) == KEY_SIZE;
                 if (!ok) {
                     clearErrors.invokeExact();
@@ -277,12 +283,15 @@ final class OpensslX25519 {
                     throw Foreign.rethrow(e);
                 }
                 give(s);
+                // Until here, not earlier: once unreachable, the Cleaner may free the key under the call.
+                Reference.reachabilityFence(this);
             }
         }
 
         /** Frees the key in OpenSSL; idempotent. */
         @Override
         public void close() {
+            closed = true;
             free.clean();
         }
     }

@@ -86,13 +86,13 @@ final class DirectCalls {
                     .orElseThrow(() -> new IllegalStateException("the module exports no C_GetFunctionList"));
             MethodHandle gfl = ffm.downcall(getFunctionList, 1);
             Foreign.Scratch out = ffm.scratch(8);
-            long rv = (long) gfl.invokeExact(out.address);
+            long rv = (long) gfl.invokeExact(out.address());
             if (rv != CKR_OK) {
                 throw new IllegalStateException("C_GetFunctionList returned " + Ckr.name(rv));
             }
-            long list = out.buffer.getLong(0);
-            rv = (long) gfl.invokeExact(out.address);
-            if (rv != CKR_OK || out.buffer.getLong(0) != list) {
+            long list = out.buffer().getLong(0);
+            rv = (long) gfl.invokeExact(out.address());
+            if (rv != CKR_OK || out.buffer().getLong(0) != list) {
                 // p11-kit's client and proxy modules hand each caller a list of its own, with its own
                 // initialisation: this one would not be the wrapper's.
                 throw new IllegalStateException("the module gives each caller its own function list");
@@ -142,13 +142,13 @@ final class DirectCalls {
     /** C_SignInit with {@code mechanism} and, for PSS, its parameters. */
     void signInit(SessionPool.Lease s, long mechanism, CK_RSA_PKCS_PSS_PARAMS pss, long key) throws PKCS11Exception {
         Foreign.Scratch m = mechanism(s, mechanism, pss);
-        check(call3(signInit, s.handle, m.address + MECHANISM, key));
+        check(call3(signInit, s.handle, m.address() + MECHANISM, key));
     }
 
     /** C_DecryptInit with {@code mechanism} (no parameters). */
     void decryptInit(SessionPool.Lease s, long mechanism, long key) throws PKCS11Exception {
         Foreign.Scratch m = mechanism(s, mechanism, null);
-        check(call3(decryptInit, s.handle, m.address + MECHANISM, key));
+        check(call3(decryptInit, s.handle, m.address() + MECHANISM, key));
     }
 
     /**
@@ -170,13 +170,13 @@ final class DirectCalls {
             return null;
         }
         Foreign.Scratch m = scratch(s);
-        ByteBuffer b = m.buffer;
+        ByteBuffer b = m.buffer();
         b.put(IN, data);
         b.putLong(OUT_LEN, OUT_MAX);
         long rv;
         try {
-            rv = (long) call.invokeExact(s.handle, m.address + IN, (long) data.length, m.address + OUT,
-                    m.address + OUT_LEN);
+            rv = (long) call.invokeExact(s.handle, m.address() + IN, (long) data.length, m.address() + OUT,
+                    m.address() + OUT_LEN);
         } catch (Throwable e) {
             throw Foreign.rethrow(e);
         }
@@ -200,7 +200,7 @@ final class DirectCalls {
 
     private Foreign.Scratch mechanism(SessionPool.Lease s, long mechanism, CK_RSA_PKCS_PSS_PARAMS pss) {
         Foreign.Scratch m = scratch(s);
-        ByteBuffer b = m.buffer;
+        ByteBuffer b = m.buffer();
         b.putLong(MECHANISM, mechanism);
         if (pss == null) {
             b.putLong(MECHANISM + 8, 0);
@@ -209,7 +209,7 @@ final class DirectCalls {
             b.putLong(PARAMS, pss.hashAlg);
             b.putLong(PARAMS + 8, pss.mgf);
             b.putLong(PARAMS + 16, pss.sLen);
-            b.putLong(MECHANISM + 8, m.address + PARAMS);
+            b.putLong(MECHANISM + 8, m.address() + PARAMS);
             b.putLong(MECHANISM + 16, 24);
         }
         return m;

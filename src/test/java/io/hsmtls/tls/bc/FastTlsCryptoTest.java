@@ -158,6 +158,20 @@ class FastTlsCryptoTest {
         return ka.generateSecret();
     }
 
+    @Test
+    void opensslKeyPair_closedTwice_thenRefusesToAgree_insteadOfUsingFreedMemory() {
+        OpensslX25519 x = OpensslX25519.instance().orElseThrow();
+        byte[] peer;
+        try (OpensslX25519.KeyPair other = x.generate(new SecureRandom())) {
+            peer = other.publicKey();
+        }
+        OpensslX25519.KeyPair k = x.generate(new SecureRandom());
+        k.close();
+        k.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> k.agree(peer));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("x25519Implementations")
     void x25519_wrongLength_isIllegalParameter(String name, boolean openssl) throws Exception {
