@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -217,6 +218,13 @@ final class EventLoops {
         /** Connections accepted here (loop 0), for dealing them out. */
         long dealt;
         volatile boolean stop;
+        /**
+         * Sockets of ended connections whose keys this thread cancelled: closed once the next select
+         * has taken them out of epoll. The JDK closes a socket that is still registered in two steps,
+         * an SO_LINGER read and a shutdown now, the close at the next select; a deregistered one in
+         * one: 4 system calls fewer per connection (2 sockets), same FIN, same moment.
+         */
+        final ArrayList<SocketChannel> closeAfterSelect = new ArrayList<>();
 
         Loop(int index) throws IOException {
             this.index = index;
@@ -256,8 +264,13 @@ final class EventLoops {
         public void run() {
             try {
                 while (!stop && thread == Thread.currentThread()) {
-                    long wait = Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextSweep - System.nanoTime()));
-                    selector.select(wait);
+                    if (closeAfterSelect.isEmpty()) {
+                        long wait = Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextSweep - System.nanoTime()));
+                        selector.select(wait);
+                    } else {
+                        selector.selectNow(); // deregisters the cancelled keys: their sockets close now
+                        closeDeregistered();
+                    }
                     Runnable t;
                     while ((t = tasks.poll()) != null) {
                         try {
@@ -317,8 +330,27 @@ final class EventLoops {
                     } catch (IOException ignored) {
                         // the loop is ending either way
                     }
+                    closeDeregistered();
                 }
             }
+        }
+
+        /** Closes a socket of an ended connection: after the next select when on this loop's thread. */
+        void closeSoon(SocketChannel ch) {
+            SelectionKey k = ch.keyFor(selector);
+            if (k == null || Thread.currentThread() != thread) {
+                ProxyServer.closeQuietly(ch);
+                return;
+            }
+            k.cancel();
+            closeAfterSelect.add(ch);
+        }
+
+        private void closeDeregistered() {
+            for (SocketChannel ch : closeAfterSelect) {
+                ProxyServer.closeQuietly(ch);
+            }
+            closeAfterSelect.clear();
         }
 
         private void ready(SelectionKey k) {
@@ -1090,8 +1122,13 @@ final class EventLoops {
             if (!toFront.isEmpty()) {
                 f |= SelectionKey.OP_WRITE;
             }
+            // While the backend connects the client stays readable until a read's worth waits in
+            // toBack: its socket so keeps its epoll registration instead of a removal and a re-add
+            // around every connect (2 of 7 epoll_ctl calls per connection, also when the client's
+            // first request comes before the backend has answered the connect).
             if (!busy && closing == null && (state == State.HANDSHAKE || state == State.LINGER
-                    || state == State.OPEN && !frontDone && toBack.isEmpty())) {
+                    || state == State.OPEN && !frontDone && toBack.isEmpty()
+                    || state == State.CONNECTING && !frontDone && queued(toBack) < READ)) {
                 f |= SelectionKey.OP_READ;
             }
             setOps(fkey, f);
@@ -1109,6 +1146,14 @@ final class EventLoops {
                 }
                 setOps(bkey, b);
             }
+        }
+
+        private static long queued(ArrayDeque<ByteBuffer> q) {
+            long n = 0;
+            for (ByteBuffer b : q) {
+                n += b.remaining();
+            }
+            return n;
         }
 
         private void setOps(SelectionKey k, int ops) {
@@ -1242,9 +1287,9 @@ final class EventLoops {
         }
 
         private void closeChannels() {
-            ProxyServer.closeQuietly(front);
+            loop.closeSoon(front);
             if (back != null) {
-                ProxyServer.closeQuietly(back);
+                loop.closeSoon(back);
             }
         }
     }

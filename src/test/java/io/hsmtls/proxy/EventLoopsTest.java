@@ -354,6 +354,84 @@ class EventLoopsTest {
     }
 
     /**
+     * A client that streams from its first moment while the backend is slow to take the connection
+     * (its accept queue is full, so the kernel completes the connection only once there is room):
+     * what the loop reads before the backend is there waits, and everything arrives at the
+     * backend, in order, once it takes the connection. (The loop keeps reading a connecting
+     * client's socket until a read's worth waits; on loopback that phase lasts one select, so
+     * every client that sends right after its handshake goes through it, as in the tests above.)
+     */
+    @Test
+    void clientStreamingBeforeTheBackendTakesTheConnection_everythingArrivesInOrder() throws Exception {
+        try (ServerSocket slow = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            List<Socket> fillers = new ArrayList<>();
+            try {
+                for (int i = 0; i < 8; i++) { // until a connect times out, or enough to fill the queue
+                    Socket f = new Socket();
+                    try {
+                        f.connect(slow.getLocalSocketAddress(), 300);
+                        fillers.add(f);
+                    } catch (IOException full) {
+                        f.close();
+                        break;
+                    }
+                }
+                ProxyLimits patient = new ProxyLimits(10_000, Duration.ofMinutes(5), Duration.ofSeconds(15),
+                        Duration.ofSeconds(30));
+                ProxyServer p = loopProxy((InetSocketAddress) slow.getLocalSocketAddress(),
+                        fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE), patient, 1);
+                int before = fx.quiesce();
+                byte[] data = new byte[1 << 20];
+                new Random(7).nextBytes(data);
+                try (SSLSocket s = connect(p, "TLSv1.3")) {
+                    long connected = System.nanoTime();
+                    Future<?> writer = Executors.newVirtualThreadPerTaskExecutor().submit(() -> {
+                        s.getOutputStream().write(data);
+                        s.getOutputStream().flush();
+                        return null;
+                    });
+                    Thread.sleep(1_200); // the client streams; the backend has not taken the connection
+                    java.util.Set<Integer> fillerPorts = new java.util.HashSet<>();
+                    for (Socket f : fillers) {
+                        fillerPorts.add(f.getLocalPort());
+                    }
+                    CompletableFuture<Void> echoed = CompletableFuture.runAsync(() -> {
+                        try {
+                            Socket b = slow.accept();
+                            while (fillerPorts.contains(b.getPort())) { // the fillers go; the proxy's stays
+                                b.close();
+                                b = slow.accept();
+                            }
+                            try (Socket proxied = b) {
+                                proxied.getInputStream().transferTo(proxied.getOutputStream());
+                            }
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }, Executors.newVirtualThreadPerTaskExecutor());
+                    byte[] back = new DataInputStream(s.getInputStream()).readNBytes(data.length);
+                    long firstToLast = System.nanoTime() - connected;
+                    assertArrayEquals(data, back);
+                    writer.get(10, TimeUnit.SECONDS);
+                    assertTrue(firstToLast > TimeUnit.MILLISECONDS.toNanos(1_000),
+                            "the backend should have taken the connection after over a second, took "
+                                    + TimeUnit.NANOSECONDS.toMillis(firstToLast) + " ms: the test did not hold it up");
+                    s.close();
+                    echoed.get(10, TimeUnit.SECONDS);
+                }
+                assertEquals(before + 1, fx.quiesce());
+                ConnectionRecord r = fx.records.get(before);
+                assertEquals(data.length, r.clientToBackend(), r.line());
+                assertEquals(data.length, r.backendToClient(), r.line());
+            } finally {
+                for (Socket f : fillers) {
+                    f.close();
+                }
+            }
+        }
+    }
+
+    /**
      * A client that sends a request and then close_notify, in front of a backend that never
      * reacts to an end of input: nothing the backend says could reach the client any more (our
      * close_notify has answered), so the connection ends once the request is delivered instead
