@@ -34,8 +34,10 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -383,32 +385,30 @@ class EventLoopsTest {
                 int before = fx.quiesce();
                 byte[] data = new byte[1 << 20];
                 new Random(7).nextBytes(data);
-                try (SSLSocket s = connect(p, "TLSv1.3")) {
+                try (SSLSocket s = connect(p, "TLSv1.3");
+                     ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
                     long connected = System.nanoTime();
-                    Future<?> writer = Executors.newVirtualThreadPerTaskExecutor().submit(() -> {
+                    Future<?> writer = threads.submit(() -> {
                         s.getOutputStream().write(data);
                         s.getOutputStream().flush();
                         return null;
                     });
                     Thread.sleep(1_200); // the client streams; the backend has not taken the connection
-                    java.util.Set<Integer> fillerPorts = new java.util.HashSet<>();
+                    Set<Integer> fillerPorts = new HashSet<>();
                     for (Socket f : fillers) {
                         fillerPorts.add(f.getLocalPort());
                     }
-                    CompletableFuture<Void> echoed = CompletableFuture.runAsync(() -> {
-                        try {
-                            Socket b = slow.accept();
-                            while (fillerPorts.contains(b.getPort())) { // the fillers go; the proxy's stays
-                                b.close();
-                                b = slow.accept();
-                            }
-                            try (Socket proxied = b) {
-                                proxied.getInputStream().transferTo(proxied.getOutputStream());
-                            }
-                        } catch (IOException e) {
-                            throw new java.io.UncheckedIOException(e);
+                    Future<?> echoed = threads.submit(() -> {
+                        Socket b = slow.accept();
+                        while (fillerPorts.contains(b.getPort())) { // the fillers go; the proxy's stays
+                            b.close();
+                            b = slow.accept();
                         }
-                    }, Executors.newVirtualThreadPerTaskExecutor());
+                        try (Socket proxied = b) {
+                            proxied.getInputStream().transferTo(proxied.getOutputStream());
+                        }
+                        return null;
+                    });
                     byte[] back = new DataInputStream(s.getInputStream()).readNBytes(data.length);
                     long firstToLast = System.nanoTime() - connected;
                     assertArrayEquals(data, back);

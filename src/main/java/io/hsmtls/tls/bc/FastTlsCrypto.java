@@ -68,7 +68,7 @@ public final class FastTlsCrypto extends JdkTlsCrypto {
     }
 
     static FastTlsCrypto create(SecureRandom keys, boolean shareNonces) {
-        return create(keys, shareNonces, OpensslX25519.instance().isPresent());
+        return create(keys, shareNonces, true);
     }
 
     /** With X25519 from OpenSSL where it loaded ({@code opensslX25519}), else from Bouncy Castle. */

@@ -36,7 +36,7 @@ final class OpensslX25519 {
     /** System property: {@code java} keeps X25519 on Bouncy Castle's code. */
     static final String PROPERTY = "hsmtls.x25519";
 
-    static final int KEY_SIZE = 32;
+    private static final int KEY_SIZE = 32;
     private static final String LIBRARY = "libcrypto.so.3";
     private static final int NID_X25519 = 1034;
     // A buffer: an input key at 0, an output key at 32, a size_t length at 64.

@@ -16,8 +16,10 @@ import io.hsmtls.tls.TlsVersion;
 import java.security.KeyPair;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.bouncycastle.tls.AlertDescription;
 import org.bouncycastle.tls.NamedGroup;
@@ -93,7 +95,7 @@ class FastTlsCryptoTest {
     @Test
     void x25519_comesFromOpenssl_inThisJvm() {
         // The tests below would pass on the fallback too; this one says the OpenSSL path is what ran.
-        assertEquals(java.util.Optional.empty(), OpensslX25519.whyNot());
+        assertEquals(Optional.empty(), OpensslX25519.whyNot());
         assertTrue(FastTlsCrypto.x25519Implementation().startsWith("OpenSSL 3."), FastTlsCrypto.x25519Implementation());
     }
 
@@ -125,7 +127,7 @@ class FastTlsCryptoTest {
             TlsAgreement theirs = jdk.createECDomain(new TlsECConfig(NamedGroup.x25519)).createECDH();
             byte[] a = ours.generateEphemeral();
             byte[] b = theirs.generateEphemeral();
-            assertFalse(java.util.Arrays.equals(a, b));
+            assertFalse(Arrays.equals(a, b));
             ours.receivePeerValue(b);
             theirs.receivePeerValue(a);
             assertArrayEquals(theirs.calculateSecret().extract(), ours.calculateSecret().extract(), "round " + i);
@@ -189,7 +191,7 @@ class FastTlsCryptoTest {
         // u = 0, u = 1 and u = p - 1 = 2^255 - 20 are points of small order: every clamped scalar
         // (a multiple of 8) takes them to zero.
         byte[] pMinus1 = new byte[32];
-        java.util.Arrays.fill(pMinus1, (byte) 0xff);
+        Arrays.fill(pMinus1, (byte) 0xff);
         pMinus1[0] = (byte) 0xec;
         pMinus1[31] = 0x7f;
         byte[] one = new byte[32];
