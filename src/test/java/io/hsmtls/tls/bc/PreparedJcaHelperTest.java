@@ -52,7 +52,6 @@ class PreparedJcaHelperTest {
         Cipher b = helper.createCipher("AES/GCM/NoPadding");
         assertNotSame(a, b);
         assertEquals(Cipher.getInstance("AES/GCM/NoPadding").getProvider(), b.getProvider());
-        assertEquals("SpiCipher", b.getClass().getSimpleName(), "the second one skips the provider search");
         SecretKeySpec k = new SecretKeySpec(new byte[16], "AES");
         a.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(128, new byte[12]));
         b.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(128, new byte[12]));
