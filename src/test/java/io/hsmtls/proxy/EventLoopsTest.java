@@ -239,6 +239,31 @@ class EventLoopsTest {
         assertTrue(outcome.startsWith("handshake failed: handshake_failure sent"), outcome);
     }
 
+    /**
+     * A loopback backend that refuses: the loop asks for the connect's result at once on loopback
+     * (the kernel has answered by then), so the refusal comes from that first answer. The client
+     * gets a clean TLS close, not a hang, and the record names the backend.
+     */
+    @Test
+    void refusingLoopbackBackend_clientGetsAClose_andTheRecordNamesTheBackend() throws Exception {
+        InetSocketAddress closed;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort());
+        }
+        ProxyServer p = loopProxy(closed, fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE),
+                ProxyLimits.defaults(), 1);
+        int before = fx.quiesce();
+        try (SSLSocket s = connect(p, "TLSv1.3")) {
+            s.getOutputStream().write("anyone there?".getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            assertEquals(-1, s.getInputStream().read(), "the connection ends once the backend refuses");
+        }
+        assertEquals(before + 1, fx.quiesce());
+        ConnectionRecord r = fx.records.get(before);
+        assertTrue(r.handshake().isPresent(), r.line());
+        assertTrue(r.outcome().startsWith("error: backend " + closed + " unreachable"), r.line());
+    }
+
     @Test
     void idleConnection_closedAtTheIdleTimeout() throws Exception {
         ProxyServer p = loopProxy(fx.settings("ec", Profile.COMPAT, ClientAuthMode.NONE),
