@@ -21,6 +21,9 @@ import java.util.concurrent.locks.LockSupport;
 public final class LineLog implements AutoCloseable {
     /** How stale a line may get before it is written: a log reader will not notice 50 ms. */
     static final long INTERVAL_MS = 50;
+    /** Characters handed to the stream at a time. */
+    private static final int BATCH_CHARS = 64 * 1024;
+    private static final String LINE_END = System.lineSeparator();
 
     private final PrintWriter out;
     private final ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>();
@@ -76,12 +79,23 @@ public final class LineLog implements AutoCloseable {
         if (queue.isEmpty()) {
             return;
         }
+        // One write of the whole batch, not println per line: the connection log's PrintWriter
+        // flushes at every println (autoflush, so a warning is seen at once), which was still a
+        // write system call per connection here, on this thread.
         long n = 0;
+        StringBuilder batch = new StringBuilder(4096);
         synchronized (out) {
             String l;
             while ((l = queue.poll()) != null) {
-                out.println(l);
+                batch.append(l).append(LINE_END);
                 n++;
+                if (batch.length() >= BATCH_CHARS) {
+                    out.write(batch.toString());
+                    batch.setLength(0);
+                }
+            }
+            if (batch.length() > 0) {
+                out.write(batch.toString());
             }
             out.flush();
         }
