@@ -58,10 +58,54 @@ class RunnableClockTest {
         assertTrue(t.stop().blockedNanos() >= TimeUnit.MILLISECONDS.toNanos(4));
     }
 
+    @Test
+    void aRunOfAlikeLongCalls_isMeasuredOneInEight_theOthersCarryTheMeasuredShare() {
+        RunnableClock.start().stop(); // the thread's first may be slow (it opens its schedstat file)
+        RunnableClock.Timing t = RunnableClock.start();
+        t.stop(); // a short call: the run of long calls starts after it
+        long before = t.measured;
+        int calls = 1 + 2 * RunnableClock.MEASURE_EVERY;
+        for (int i = 0; i < calls; i++) {
+            t = RunnableClock.start();
+            sleep(2);
+            var c = t.stop();
+            if (i > 0) { // the first long call after a short one is neither measured nor given a share
+                assertTrue(c.blockedNanos() >= c.nanos() / 2, "call " + i + ": a sleep is blocked time: " + c);
+            }
+        }
+        long measured = t.measured - before;
+        // 2 in a steady run (the second call and the tenth); a sleep stretched past twice the
+        // sample by a busy machine adds one. Measuring each call would be 16.
+        assertTrue(measured >= 2 && measured <= 6, measured + " of " + calls + " long calls measured");
+    }
+
+    @Test
+    void aLongCallWhoseWallTimeDoubles_isFollowedByAMeasuredOne() {
+        RunnableClock.start().stop(); // the thread's first may be slow (it opens its schedstat file)
+        RunnableClock.Timing t = RunnableClock.start();
+        t.stop();
+        for (int i = 0; i < 3; i++) { // a run of 2 ms calls, its second one measured
+            t = RunnableClock.start();
+            sleep(2);
+            t.stop();
+        }
+        t = RunnableClock.start();
+        sleep(40);
+        t.stop();
+        long before = t.measured;
+        t = RunnableClock.start();
+        sleep(2);
+        var c = t.stop();
+        assertTrue(t.measured == before + 1, "the call after a 40 ms one in a run of 2 ms ones is measured");
+        assertTrue(c.blockedNanos() >= TimeUnit.MILLISECONDS.toNanos(1), c.toString());
+    }
+
     private static long blocked(Runnable work) {
+        RunnableClock.start().stop(); // the thread's first may be slow (it opens its schedstat file)
+        RunnableClock.start().stop(); // a short call ends any run of long calls
         RunnableClock.Timing before = RunnableClock.start();
         sleep(1);
-        before.stop(); // a long call before, so that the next one is measured
+        before.stop(); // a long call starts one, so the next call is measured
         RunnableClock.Timing t = RunnableClock.start();
         work.run();
         return t.stop().blockedNanos();
