@@ -100,7 +100,7 @@ final class RunnableClock {
                 measured++;
                 if (longCall) {
                     sampleTook = took;
-                    sampleBlocked = Math.min(blocked, took);
+                    sampleBlocked = blocked;
                     sinceSample = 0;
                 }
             } else if (longCall && sampleTook > 0) {
