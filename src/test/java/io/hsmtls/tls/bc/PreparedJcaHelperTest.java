@@ -56,7 +56,7 @@ class PreparedJcaHelperTest {
         a.init(Cipher.ENCRYPT_MODE, k, new GCMParameterSpec(128, new byte[12]));
         b.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(128, new byte[12]));
         assertArrayEquals(new byte[] {7, 8}, b.doFinal(a.doFinal(new byte[] {7, 8})));
-        // The wrapped instances behave as the JDK's: AAD, a tag that does not verify, re-init with a new IV.
+        // Later instances behave as a fresh JDK one: AAD, a tag that does not verify, re-init with a new IV.
         Cipher c = helper.createCipher("AES/GCM/NoPadding");
         Cipher d = helper.createCipher("AES/GCM/NoPadding");
         Cipher reference = Cipher.getInstance("AES/GCM/NoPadding");
